@@ -1,0 +1,305 @@
+"""The ``wigenai`` command line: BER sweeps, training, and (later) benchmarks.
+
+Every sub-command prints a table, and can write JSON records and a plot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+
+import numpy as np
+
+from .channel import NOISE_LAWS, LinkParams
+from .constellation import MODULATIONS, Constellation
+
+log = logging.getLogger("wigenai")
+
+# The link the shipped denoisers were trained for (case study 1 of the paper):
+# transceiver distortion kappa_t = kappa_r = 0.1, 4-bit DAC, 4-bit ADC with AGC.
+DEFAULT_LINK = {"kappa_t": 0.1, "kappa_r": 0.1, "quant_bits": 4, "adc_bits": 4}
+
+
+class CliError(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+def parse_range(text: str, name: str = "snr") -> list[float]:
+    """``START:STOP:STEP`` (inclusive), ``a,b,c`` or a single value, in dB."""
+    try:
+        if ":" in text:
+            start, stop, step = (float(v) for v in text.split(":"))
+            if (
+                not all(math.isfinite(v) for v in (start, stop, step))
+                or step <= 0
+                or stop < start
+            ):
+                raise ValueError
+            n = int(math.floor((stop - start) / step + 1e-9)) + 1
+            values = [start + i * step for i in range(n)]
+        else:
+            values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise CliError(
+            f"--{name}: expected START:STOP:STEP with STEP > 0 and "
+            f"STOP >= START, or a comma list, got {text!r}"
+        ) from None
+    if not values or not all(math.isfinite(v) for v in values):
+        raise CliError(f"--{name}: values must be finite numbers, got {text!r}")
+    return [round(v, 6) for v in values]
+
+
+def _link_from_args(args) -> LinkParams:
+    values = {}
+    for key, default in DEFAULT_LINK.items():
+        given = getattr(args, key)
+        values[key] = default if given is None else given
+    try:
+        return LinkParams(
+            snr_db=0.0,
+            noise=args.noise,
+            fading=args.fading,
+            adc_loading=args.adc_loading,
+            **values,
+        )
+    except ValueError as err:
+        raise CliError(
+            f"--{str(err).split(':')[0].replace('_', '-')}: "
+            f"{str(err).split(':', 1)[1].strip()}"
+        ) from None
+
+
+def _make_receivers(names: list[str], modulation: str, args) -> list:
+    from .receivers import MapReceiver, NearestReceiver
+
+    constellation = Constellation.named(modulation)
+    out = []
+    for name in names:
+        if name == "nearest":
+            out.append(NearestReceiver(constellation))
+        elif name == "map":
+            out.append(MapReceiver(constellation))
+        elif name == "ddpm":
+            out.append(_ddpm_receiver(modulation, args))
+        elif name == "ae":
+            out.append(_ae_receiver(modulation, args))
+        else:
+            raise CliError(
+                f"--receivers: unknown receiver {name!r}, expected "
+                "nearest, map, ddpm or ae"
+            )
+    return out
+
+
+def _ddpm_receiver(modulation, args):
+    from .ort_sampler import DdpmReceiver
+    from .paths import default_model
+
+    path = args.ddpm_model or default_model("denoiser", modulation)
+    return DdpmReceiver(str(path), runs=args.runs)
+
+
+def _ae_receiver(modulation, args):
+    from .autoencoder import AutoencoderReceiver
+    from .paths import default_model
+
+    path = args.ae_model or default_model("ae", modulation)
+    return AutoencoderReceiver(str(path))
+
+
+def cmd_ber(args) -> int:
+    from .ber import run_sweep
+    from .metrics import theory_ber
+
+    if args.modulation not in MODULATIONS:
+        raise CliError(
+            f"--modulation: unknown {args.modulation!r}, expected one of "
+            f"{', '.join(MODULATIONS)}"
+        )
+    if args.symbols < 1:
+        raise CliError(f"--symbols: must be >= 1, got {args.symbols}")
+    snrs = parse_range(args.snr)
+    link = _link_from_args(args)
+    names = [n.strip() for n in args.receivers.split(",") if n.strip()]
+    try:
+        receivers = _make_receivers(names, args.modulation, args)
+    except (ValueError, FileNotFoundError) as err:
+        raise CliError(str(err)) from None
+    log.info("link: %s", link)
+    records = run_sweep(
+        link, snrs, receivers, args.symbols, seed=args.seed, progress=not args.quiet
+    )
+
+    extra = link.kappa_t**2 + link.kappa_r**2
+    theory = (
+        {s: float(theory_ber(args.modulation, s, extra)) for s in snrs}
+        if args.modulation in ("qpsk", "16qam")
+        else {}
+    )
+    _print_ber_table(records, names, snrs, theory, link)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump([r.as_json() for r in records], fh, indent=1)
+        log.info("wrote %s", args.json)
+    if args.plot:
+        _plot_ber(records, names, theory, args, link)
+    return 0
+
+
+def _print_ber_table(records, names, snrs, theory, link):
+    by = {(r.snr_db, r.method): r for r in records}
+    head = f"{'SNR dB':>7} " + " ".join(f"{n:>19}" for n in names)
+    if theory:
+        head += f" {'theory*':>10}"
+    print(
+        f"BER (+- 1 standard error), noise {link.noise}, kappa_t {link.kappa_t}, "
+        f"kappa_r {link.kappa_r}, DAC {link.quant_bits} bit, ADC {link.adc_bits} bit"
+    )
+    print(head)
+    for s in snrs:
+        row = f"{s:>7.2f} "
+        for n in names:
+            r = by[(s, n)]
+            row += f" {r.ber:9.3e}+-{r.stderr:7.1e}"
+        if theory:
+            row += f" {theory[s]:10.3e}"
+        print(row)
+    if theory:
+        print(
+            "* theory: Gaussian channel with the distortion counted as noise, "
+            "quantizers ignored (exact for an ideal AWGN link)"
+        )
+
+
+def _plot_ber(records, names, theory, args, link):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    for n in names:
+        pts = [r for r in records if r.method == n]
+        ax.semilogy(
+            [r.snr_db for r in pts], [max(r.ber, 1e-7) for r in pts], "o-", label=n
+        )
+    if theory:
+        xs = sorted(theory)
+        ax.semilogy(xs, [theory[x] for x in xs], "k--", label="theory (Gaussian)")
+    ax.set_xlabel("SNR Es/N0 (dB)")
+    ax.set_ylabel("BER")
+    ax.set_title(
+        f"{args.modulation}, {link.noise}, kappa {link.kappa_t}/{link.kappa_r},"
+        f" DAC/ADC {link.quant_bits}/{link.adc_bits} bit"
+    )
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(args.plot, dpi=120)
+    log.info("wrote %s", args.plot)
+
+
+def _add_ber(sub):
+    p = sub.add_parser(
+        "ber",
+        help="BER vs SNR for several receivers on the same link",
+        description="BER vs SNR (Es/N0 per complex symbol) of each "
+        "receiver on the same symbols and channel draws. Without link "
+        "options the link is the default impaired link of the shipped "
+        "models: kappa_t = kappa_r = 0.1, 4-bit DAC, 4-bit ADC.",
+    )
+    p.add_argument("--modulation", default="qpsk", help="qpsk, 16qam or 64qam")
+    p.add_argument(
+        "--receivers", default="nearest,map", help="comma list of nearest, map, ddpm, ae"
+    )
+    p.add_argument("--snr", default="-25:-5:5", help="START:STOP:STEP in dB or a list")
+    p.add_argument("--noise", default="awgn", choices=NOISE_LAWS)
+    p.add_argument("--kappa-t", dest="kappa_t", type=float, default=None)
+    p.add_argument("--kappa-r", dest="kappa_r", type=float, default=None)
+    p.add_argument(
+        "--quant-bits",
+        dest="quant_bits",
+        type=int,
+        default=None,
+        help="transmit DAC bits per I and Q, 0 = off",
+    )
+    p.add_argument(
+        "--adc-bits",
+        dest="adc_bits",
+        type=int,
+        default=None,
+        help="receive ADC bits per I and Q, 0 = off",
+    )
+    p.add_argument(
+        "--adc-loading",
+        type=float,
+        default=3.0,
+        help="ADC full scale over the rms of one real dimension",
+    )
+    p.add_argument("--fading", action="store_true", help="flat Rayleigh, known CSI")
+    p.add_argument("--symbols", type=int, default=100_000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--runs",
+        type=int,
+        default=None,
+        help="DDPM sampling runs per symbol (default: the model's default)",
+    )
+    p.add_argument("--ddpm-model", default=None, help="ONNX denoiser (default shipped)")
+    p.add_argument("--ae-model", default=None, help="ONNX autoencoder (default shipped)")
+    p.add_argument("--json", default=None, help="write the records to this JSON file")
+    p.add_argument("--plot", default=None, help="write a PNG plot")
+    p.set_defaults(func=cmd_ber)
+
+
+def _add_train(sub):
+    p = sub.add_parser("train", help="train a model and export it to ONNX")
+    tsub = p.add_subparsers(dest="what", required=True)
+    for what, module in (("denoiser", "train_denoiser"), ("autoencoder", "autoencoder")):
+        tp = tsub.add_parser(what, help=f"train a {what}")
+        tp.set_defaults(module=module)
+        tp.add_argument("--config", required=True, help="YAML or JSON config file")
+        tp.add_argument("--out", required=True, help="output ONNX path")
+        tp.add_argument("--seed", type=int, default=None, help="overrides the config")
+    p.set_defaults(func=cmd_train)
+
+
+def cmd_train(args) -> int:
+    import importlib
+
+    module = importlib.import_module(f"wigenai.{args.module}")
+    return module.main(args) or 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wigenai", description="Diffusion models in software-defined radio chains."
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_ber(sub)
+    _add_train(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    np.seterr(all="ignore")
+    try:
+        return args.func(args)
+    except CliError as err:
+        print(f"wigenai {args.command}: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
