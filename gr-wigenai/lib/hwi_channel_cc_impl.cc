@@ -6,10 +6,10 @@
  */
 
 #include "hwi_channel_cc_impl.h"
-#include <gnuradio/io_signature.h>
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <gnuradio/io_signature.h>
 #include <sstream>
 #include <stdexcept>
 
@@ -29,9 +29,8 @@ std::string to_text(const T& value)
     return out.str();
 }
 
-[[noreturn]] void reject(const std::string& name,
-                         const std::string& rule,
-                         const std::string& got)
+[[noreturn]] void
+reject(const std::string& name, const std::string& rule, const std::string& got)
 {
     throw std::invalid_argument("hwi_channel_cc: " + name + " must be " + rule +
                                 ", got " + got);
@@ -193,13 +192,13 @@ void hwi_channel_cc_impl::update(const hwi_link_params& p)
     d_params = valid;
 }
 
-#define WIGENAI_SETTER(NAME, TYPE)                                                    \
-    void hwi_channel_cc_impl::set_##NAME(TYPE value)                                  \
-    {                                                                                 \
-        gr::thread::scoped_lock lock(d_setlock);                                      \
-        hwi_link_params p = d_params;                                                 \
-        p.NAME = value;                                                               \
-        update(p);                                                                    \
+#define WIGENAI_SETTER(NAME, TYPE)                   \
+    void hwi_channel_cc_impl::set_##NAME(TYPE value) \
+    {                                                \
+        gr::thread::scoped_lock lock(d_setlock);     \
+        hwi_link_params p = d_params;                \
+        p.NAME = value;                              \
+        update(p);                                   \
     }
 
 WIGENAI_SETTER(snr_db, double)
@@ -210,11 +209,11 @@ WIGENAI_SETTER(adc_bits, int)
 WIGENAI_SETTER(noise, const std::string&)
 #undef WIGENAI_SETTER
 
-#define WIGENAI_GETTER(NAME, TYPE, FIELD)                                             \
-    TYPE hwi_channel_cc_impl::NAME() const                                            \
-    {                                                                                 \
-        gr::thread::scoped_lock lock(setlock());                                      \
-        return FIELD;                                                                 \
+#define WIGENAI_GETTER(NAME, TYPE, FIELD)        \
+    TYPE hwi_channel_cc_impl::NAME() const       \
+    {                                            \
+        gr::thread::scoped_lock lock(setlock()); \
+        return FIELD;                            \
     }
 
 WIGENAI_GETTER(snr_db, double, d_params.snr_db)
@@ -305,8 +304,9 @@ int hwi_channel_cc_impl::work(int noutput_items,
     // 4. Receive ADC.
     if (d.adc_step > 0.0) {
         for (size_t i = 0; i < n; i++) {
-            out[i] = gr_complex(static_cast<float>(quantize(re[i], d.adc_step, d.adc_top)),
-                                static_cast<float>(quantize(im[i], d.adc_step, d.adc_top)));
+            out[i] =
+                gr_complex(static_cast<float>(quantize(re[i], d.adc_step, d.adc_top)),
+                           static_cast<float>(quantize(im[i], d.adc_step, d.adc_top)));
         }
     } else {
         for (size_t i = 0; i < n; i++) {

@@ -8,8 +8,8 @@
 #ifndef INCLUDED_WIGENAI_HWI_CHANNEL_CC_IMPL_H
 #define INCLUDED_WIGENAI_HWI_CHANNEL_CC_IMPL_H
 
-#include <gnuradio/wigenai/hwi_channel_cc.h>
 #include <atomic>
+#include <gnuradio/wigenai/hwi_channel_cc.h>
 #include <random>
 #include <vector>
 
@@ -31,14 +31,14 @@ struct hwi_link_params {
 //! Quantities work() needs, derived from hwi_link_params.
 struct hwi_link_derived {
     double n0;
-    double gauss_sd;    // std of each real dimension of the summed Gaussian terms
-    bool laplace;       // Laplacian noise drawn separately
-    double laplace_b;   // its scale per real dimension
-    double dac_step;    // 0 when the DAC quantizer is off
-    double dac_top;     // outermost DAC level
+    double gauss_sd;  // std of each real dimension of the summed Gaussian terms
+    bool laplace;     // Laplacian noise drawn separately
+    double laplace_b; // its scale per real dimension
+    double dac_step;  // 0 when the DAC quantizer is off
+    double dac_top;   // outermost DAC level
     double adc_full_scale;
-    double adc_step;    // 0 when the ADC quantizer is off
-    double adc_top;     // outermost ADC level
+    double adc_step; // 0 when the ADC quantizer is off
+    double adc_top;  // outermost ADC level
 };
 
 //! Throws std::invalid_argument naming the first invalid parameter; returns p with
@@ -62,7 +62,10 @@ private:
     bool d_warned;
 
     //! d_setlock, also from const getters (the block itself is never const).
-    gr::thread::mutex& setlock() const { return const_cast<gr::thread::mutex&>(d_setlock); }
+    gr::thread::mutex& setlock() const
+    {
+        return const_cast<gr::thread::mutex&>(d_setlock);
+    }
     //! Validates the changed parameters and installs them, under d_setlock.
     void update(const hwi_link_params& p);
     //! One Laplace(0, 1) variate from d_laplace_rng.

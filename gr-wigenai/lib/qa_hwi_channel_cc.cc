@@ -5,12 +5,15 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 
+#include <algorithm>
+#include <boost/test/unit_test.hpp>
+#include <cmath>
+#include <complex>
+#include <functional>
 #include <gnuradio/blocks/vector_sink.h>
 #include <gnuradio/blocks/vector_source.h>
 #include <gnuradio/top_block.h>
 #include <gnuradio/wigenai/hwi_channel_cc.h>
-#include <boost/test/unit_test.hpp>
-#include <cmath>
 #include <limits>
 #include <random>
 #include <set>
@@ -39,7 +42,8 @@ std::vector<gr_complex> test_signal(size_t n, unsigned seed, double jitter = 0.3
     return x;
 }
 
-std::vector<gr_complex> run_block(hwi_channel_cc::sptr blk, const std::vector<gr_complex>& x)
+std::vector<gr_complex> run_block(hwi_channel_cc::sptr blk,
+                                  const std::vector<gr_complex>& x)
 {
     auto tb = gr::make_top_block("qa_hwi_channel_cc");
     auto src = gr::blocks::vector_source_c::make(x);
@@ -203,7 +207,9 @@ BOOST_AUTO_TEST_CASE(t6_nonfinite_inputs)
 BOOST_AUTO_TEST_CASE(t7_reproducible_and_independent_of_chunking)
 {
     const auto x = test_signal(3001, 5);
-    auto make = [] { return hwi_channel_cc::make(3.0, 0.1, 0.2, 4, 6, "laplace", 1, 3, 99); };
+    auto make = [] {
+        return hwi_channel_cc::make(3.0, 0.1, 0.2, 4, 6, "laplace", 1, 3, 99);
+    };
     auto whole = make();
     auto chunked = make();
     std::vector<gr_complex> y1(x.size()), y2(x.size());

@@ -43,14 +43,15 @@ def check_snr_db(snr_db: float, name: str = "snr_db") -> float:
         value = float(snr_db)
     except (TypeError, ValueError):
         raise ValueError(f"{name}: expected a number, got {snr_db!r}") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{name}: must be finite, got {snr_db!r}")
+    if not math.isfinite(value) or abs(value) > 3000:
+        raise ValueError(f"{name}: must be finite (|snr_db| <= 3000), got {snr_db!r}")
     return value
 
 
 def check_bits(bits: int, name: str) -> int:
     """Quantizer resolution: an integer in 0..16, 0 meaning no quantizer."""
-    if isinstance(bits, bool) or int(bits) != bits or not 0 <= bits <= 16:
+    ok = isinstance(bits, (int, float, np.integer)) and not isinstance(bits, bool)
+    if not ok or int(bits) != bits or not 0 <= bits <= 16:
         raise ValueError(f"{name}: expected an integer in 0..16 (0 = off), got {bits!r}")
     return int(bits)
 

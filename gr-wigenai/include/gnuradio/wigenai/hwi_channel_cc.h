@@ -8,9 +8,9 @@
 #ifndef INCLUDED_WIGENAI_HWI_CHANNEL_CC_H
 #define INCLUDED_WIGENAI_HWI_CHANNEL_CC_H
 
+#include <cstdint>
 #include <gnuradio/sync_block.h>
 #include <gnuradio/wigenai/api.h>
-#include <cstdint>
 #include <string>
 
 namespace gr {

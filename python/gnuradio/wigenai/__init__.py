@@ -1,0 +1,8 @@
+"""GNU Radio blocks of gr-wigenai.
+
+The C++ blocks come from the compiled extension ``wigenai_python``; Python blocks live
+next to this file. The signal models they implement are in the pure-Python library
+``wigenai`` (for example ``wigenai.channel`` for ``hwi_channel_cc``).
+"""
+
+from .wigenai_python import *  # noqa: F401,F403
