@@ -13,7 +13,6 @@ gr = pytest.importorskip("gnuradio.gr")
 wigenai_gr = pytest.importorskip("gnuradio.wigenai")
 
 from grc_loader import compile_grc, load_top_block  # noqa: E402
-
 from wigenai.ber import run_sweep  # noqa: E402
 from wigenai.channel import LinkParams  # noqa: E402
 from wigenai.constellation import Constellation  # noqa: E402
@@ -21,8 +20,9 @@ from wigenai.metrics import theory_ber  # noqa: E402
 from wigenai.receivers import MapReceiver  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-FLOWGRAPHS = sorted(p for p in ROOT.rglob("*.grc") if ".venv" not in p.parts
-                    and "build" not in p.parts)
+FLOWGRAPHS = sorted(
+    p for p in ROOT.rglob("*.grc") if ".venv" not in p.parts and "build" not in p.parts
+)
 
 
 def test_there_are_flowgraphs():
@@ -50,8 +50,16 @@ def _loopback_ber(modulation, snr_db, n, **link):
 @pytest.mark.parametrize("modulation,snr_db", [("qpsk", 0.0), ("16qam", 12.0)])
 def test_ideal_loopback_matches_theory(modulation, snr_db):
     n = 100_000
-    ber = _loopback_ber(modulation, snr_db, n, kappa_t=0.0, kappa_r=0.0, quant_bits=0,
-                        adc_bits=0, noise="awgn")
+    ber = _loopback_ber(
+        modulation,
+        snr_db,
+        n,
+        kappa_t=0.0,
+        kappa_r=0.0,
+        quant_bits=0,
+        adc_bits=0,
+        noise="awgn",
+    )
     p = float(theory_ber(modulation, snr_db))
     bits = n * Constellation.named(modulation).bits_per_symbol
     assert abs(ber - p) < 4 * math.sqrt(p * (1 - p) / bits)
@@ -64,7 +72,31 @@ def test_impaired_loopback_matches_library(noise):
     link = dict(kappa_t=0.1, kappa_r=0.1, quant_bits=4, adc_bits=4, noise=noise)
     ber = _loopback_ber("16qam", 10.0, n, **link)
     const = Constellation(16)
-    lib = run_sweep(LinkParams(snr_db=10.0, **link), [10.0], [MapReceiver(const)], n,
-                    seed=11, progress=False)[0].ber
+    lib = run_sweep(
+        LinkParams(snr_db=10.0, **link),
+        [10.0],
+        [MapReceiver(const)],
+        n,
+        seed=11,
+        progress=False,
+    )[0].ber
     se = math.sqrt(2 * lib * (1 - lib) / (n * 4))
     assert abs(ber - lib) < 4 * se
+
+
+def test_qt_loopback_starts_offscreen(tmp_path):
+    """The QT flowgraph builds its window and runs for a few seconds without error."""
+    import os
+    import subprocess
+    import sys
+
+    py = compile_grc(ROOT / "apps" / "loopback_qt.grc", tmp_path)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    try:
+        proc = subprocess.run(
+            [sys.executable, str(py)], env=env, capture_output=True, text=True, timeout=6
+        )
+        pytest.fail(f"flowgraph exited early ({proc.returncode}):\n{proc.stderr}")
+    except subprocess.TimeoutExpired as done:
+        stderr = (done.stderr or b"").decode(errors="replace")
+        assert "Traceback" not in stderr, stderr
