@@ -99,7 +99,12 @@ def _ddpm_receiver(modulation, args):
     from .paths import default_model
 
     path = args.ddpm_model or default_model("denoiser", modulation)
-    return DdpmReceiver(str(path), runs=args.runs)
+    options = {} if args.runs is None else {"sampler": "ddpm", "runs": args.runs}
+    if args.sampler is not None:
+        options["sampler"] = args.sampler
+    if args.steps is not None:
+        options["steps"] = args.steps
+    return DdpmReceiver(str(path), **options)
 
 
 def _ae_receiver(modulation, args):
@@ -246,7 +251,19 @@ def _add_ber(sub):
         "--runs",
         type=int,
         default=None,
-        help="DDPM sampling runs per symbol (default: the model's default)",
+        help="ancestral runs per symbol (implies --sampler ddpm)",
+    )
+    p.add_argument(
+        "--sampler",
+        default=None,
+        choices=("ddim", "ddpm"),
+        help="DDPM receiver's sampler (default ddim)",
+    )
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="DDPM receiver's DDIM steps per symbol (default 2)",
     )
     p.add_argument("--ddpm-model", default=None, help="ONNX denoiser (default shipped)")
     p.add_argument("--ae-model", default=None, help="ONNX autoencoder (default shipped)")

@@ -6,3 +6,4 @@ next to this file. The signal models they implement are in the pure-Python libra
 """
 
 from .wigenai_python import *  # noqa: F401,F403
+from .ddpm_denoiser import ddpm_denoiser  # noqa: F401
