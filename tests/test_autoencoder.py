@@ -59,8 +59,9 @@ def _symbol_error_rate(points: np.ndarray, snr_db: float, n: int = 20000) -> flo
 
 
 def test_points_have_unit_average_energy(tiny_model):
-    fresh = ae.Autoencoder.initial(ae.resolve_config({"order": 16}),
-                                   torch.Generator().manual_seed(5))
+    fresh = ae.Autoencoder.initial(
+        ae.resolve_config({"order": 16}), torch.Generator().manual_seed(5)
+    )
     for model in (fresh, tiny_model):
         assert np.mean(np.abs(model.constellation()) ** 2) == pytest.approx(1.0, abs=1e-6)
 
@@ -80,18 +81,27 @@ def test_export_load_round_trip(tiny_model, tiny_file):
 
     assert receiver.name == "ae"
     assert receiver.bits_per_symbol == 4
-    np.testing.assert_allclose(receiver.points, tiny_model.constellation()[messages],
-                               atol=1e-12)
-    np.testing.assert_array_equal(receiver.decide(y, np.ones(len(y)), None),
-                                  np.argmax(expected, axis=1))
+    np.testing.assert_allclose(
+        receiver.points, tiny_model.constellation()[messages], atol=1e-12
+    )
+    np.testing.assert_array_equal(
+        receiver.decide(y, np.ones(len(y)), None), np.argmax(expected, axis=1)
+    )
     assert np.mean(np.abs(receiver.points) ** 2) == pytest.approx(1.0, abs=1e-12)
     assert meta["kind"] == "autoencoder" and meta["format_version"] == 1
     assert meta["link"]["kappa_t"] == 0.1 and meta["snr_db_range"] == [-25.0, 0.0]
 
 
 def test_noiseless_symbols_come_back(tmp_path):
-    cfg = {**TINY, "link": CLEAN_LINK, "snr_db_range": [30.0, 30.0], "init": "qam",
-           "tx_lr": 1e-6, "final_rx_steps": 300, "rx_batch_size": 256}
+    cfg = {
+        **TINY,
+        "link": CLEAN_LINK,
+        "snr_db_range": [30.0, 30.0],
+        "init": "qam",
+        "tx_lr": 1e-6,
+        "final_rx_steps": 300,
+        "rx_batch_size": 256,
+    }
     path = ae.export(ae.train(cfg, progress=False), tmp_path / "clean.onnx")
     receiver = ae.AutoencoderReceiver(path)
     symbols = np.tile(np.arange(4), 10)
@@ -103,8 +113,9 @@ def test_decide_divides_by_the_channel_gain(tiny_file):
     receiver = ae.AutoencoderReceiver(tiny_file)
     y = np.array([0.3 + 0.2j, -1.1 + 0.4j, 2.0 - 3.0j])
     h = np.array([0.5 - 0.5j, 2.0j, -1.5 + 0.0j])
-    np.testing.assert_array_equal(receiver.decide(y * h, h, None),
-                                  receiver.decide(y, np.ones(3), None))
+    np.testing.assert_array_equal(
+        receiver.decide(y * h, h, None), receiver.decide(y, np.ones(3), None)
+    )
 
 
 def test_inference_needs_only_onnxruntime(tiny_file):
@@ -121,12 +132,23 @@ def test_inference_needs_only_onnxruntime(tiny_file):
 
 
 def test_policy_gradient_spreads_a_collapsed_constellation():
-    cfg = ae.resolve_config({
-        "order": 4, "link": CLEAN_LINK, "snr_db_range": [20.0, 20.0],
-        "iterations": 250, "rx_steps": 3, "rx_batch_size": 256, "tx_batch_size": 512,
-        "tx_lr": 1e-2, "rx_lr": 3e-3, "final_rx_steps": 0, "rx_hidden": [32],
-        "labelling": "binary", "seed": 2,
-    })
+    cfg = ae.resolve_config(
+        {
+            "order": 4,
+            "link": CLEAN_LINK,
+            "snr_db_range": [20.0, 20.0],
+            "iterations": 250,
+            "rx_steps": 3,
+            "rx_batch_size": 256,
+            "tx_batch_size": 512,
+            "tx_lr": 1e-2,
+            "rx_lr": 3e-3,
+            "final_rx_steps": 0,
+            "rx_hidden": [32],
+            "labelling": "binary",
+            "seed": 2,
+        }
+    )
     model = ae.Autoencoder.initial(cfg, torch.Generator().manual_seed(2))
     with torch.no_grad():  # all four points in a small cloud around 1 + 0j
         cloud = 0.05 * torch.randn(4, 2, generator=torch.Generator().manual_seed(4))
@@ -142,8 +164,7 @@ def test_policy_gradient_spreads_a_collapsed_constellation():
 def test_qam_init_starts_from_qam():
     cfg = ae.resolve_config({"order": 16, "init": "qam"})
     model = ae.Autoencoder.initial(cfg, torch.Generator().manual_seed(0))
-    np.testing.assert_allclose(model.constellation(), Constellation(16).points,
-                               atol=1e-6)
+    np.testing.assert_allclose(model.constellation(), Constellation(16).points, atol=1e-6)
 
 
 @pytest.mark.parametrize("order", [4, 16])
@@ -177,9 +198,11 @@ def test_corrupt_file_is_named(tmp_path):
 
 def _identity_model(path: Path, metadata: dict | None) -> Path:
     graph = helper.make_graph(
-        [helper.make_node("Identity", ["y"], ["logits"])], "g",
+        [helper.make_node("Identity", ["y"], ["logits"])],
+        "g",
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 2])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 2])])
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 2])],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     if metadata is not None:
         helper.set_model_props(model, {"wigenai": json.dumps(metadata)})
@@ -230,8 +253,9 @@ def test_command_line_trains_and_exports(tmp_path, caplog):
     out = tmp_path / "models" / "tiny.onnx"
     parser = argparse.ArgumentParser()
     ae.add_arguments(parser)
-    args = parser.parse_args(["--config", str(config), "--out", str(out), "--seed", "3",
-                              "--no-progress"])
+    args = parser.parse_args(
+        ["--config", str(config), "--out", str(out), "--seed", "3", "--no-progress"]
+    )
     assert ae.main(args) == 0
     assert ae.read_metadata(out)["training"]["seed"] == 3
 

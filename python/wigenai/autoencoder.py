@@ -139,8 +139,14 @@ def resolve_config(config: dict | None, source: str = "config") -> dict:
         if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
             raise ValueError(f"snr_db_range: expected [low, high], got {[lo, hi]}")
         cfg["snr_db_range"] = [lo, hi]
-        for key in ("iterations", "rx_steps", "rx_batch_size", "tx_batch_size",
-                    "final_rx_steps", "seed"):
+        for key in (
+            "iterations",
+            "rx_steps",
+            "rx_batch_size",
+            "tx_batch_size",
+            "final_rx_steps",
+            "seed",
+        ):
             cfg[key] = _nonnegative_int(cfg[key], key)
         for key in ("rx_batch_size", "tx_batch_size"):
             if cfg[key] == 0:
@@ -160,11 +166,13 @@ def resolve_config(config: dict | None, source: str = "config") -> dict:
             raise ValueError(f"init: expected one of {INITS}, got {cfg['init']!r}")
         if cfg["labelling"] not in LABELLINGS:
             raise ValueError(
-                f"labelling: expected one of {LABELLINGS}, got {cfg['labelling']!r}")
+                f"labelling: expected one of {LABELLINGS}, got {cfg['labelling']!r}"
+            )
         if (cfg["init"] == "qam" or cfg["labelling"] == "gray") and not _is_square(order):
             raise ValueError(
                 f"order {order}: init 'qam' and labelling 'gray' need a square QAM order"
-                " (4, 16, 64, ...)")
+                " (4, 16, 64, ...)"
+            )
     except (TypeError, ValueError) as err:
         raise ValueError(f"{source}: {err}") from None
     return cfg
@@ -302,8 +310,9 @@ class _Link:
         lo, hi = cfg["snr_db_range"]
         self.lo, self.hi = lo, hi
         self.rng = rng
-        self.channel = ImpairedChannel(LinkParams(snr_db=hi, **cfg["link"]),
-                                       seed=int(rng.integers(2**63)))
+        self.channel = ImpairedChannel(
+            LinkParams(snr_db=hi, **cfg["link"]), seed=int(rng.integers(2**63))
+        )
 
     def send(self, x: np.ndarray, snr_db: float | None = None) -> np.ndarray:
         """Draw an SNR (unless given), send ``x`` and return equalized (B, 2) float32."""
@@ -345,8 +354,9 @@ def _transmitter_step(model, optimizer, link, cfg, rng, generator) -> float:
     x_p = (keep * x + math.sqrt(sigma2) * w).detach()
     z = torch.from_numpy(link.send(_as_complex(x_p.numpy())))
     with torch.no_grad():
-        cost = torch.nn.functional.cross_entropy(model.logits(z), messages,
-                                                 reduction="none")
+        cost = torch.nn.functional.cross_entropy(
+            model.logits(z), messages, reduction="none"
+        )
     advantage = cost - cost.mean() if cfg["baseline"] else cost
 
     # log pi(x_p | x) of a circular Gaussian of variance sigma2, up to a constant.
@@ -358,8 +368,9 @@ def _transmitter_step(model, optimizer, link, cfg, rng, generator) -> float:
     return float(cost.mean())
 
 
-def evaluate_cross_entropy(model: Autoencoder, cfg: dict, snrs_db, n: int = 20000,
-                           seed: int = 1) -> dict[float, float]:
+def evaluate_cross_entropy(
+    model: Autoencoder, cfg: dict, snrs_db, n: int = 20000, seed: int = 1
+) -> dict[float, float]:
     """Receiver cross-entropy (nats) per SNR on fresh link samples, no perturbation."""
     import torch
 
@@ -371,14 +382,16 @@ def evaluate_cross_entropy(model: Autoencoder, cfg: dict, snrs_db, n: int = 2000
         for snr_db in snrs_db:
             messages = rng.integers(cfg["order"], size=n)
             z = torch.from_numpy(link.send(points[messages], snr_db=float(snr_db)))
-            ce = torch.nn.functional.cross_entropy(model.logits(z),
-                                                   torch.from_numpy(messages))
+            ce = torch.nn.functional.cross_entropy(
+                model.logits(z), torch.from_numpy(messages)
+            )
             out[float(snr_db)] = float(ce)
     return out
 
 
-def train(config: dict | None = None, progress: bool = True,
-          model: Autoencoder | None = None) -> Autoencoder:
+def train(
+    config: dict | None = None, progress: bool = True, model: Autoencoder | None = None
+) -> Autoencoder:
     """Train the autoencoder on the impaired link of ``config`` (see :data:`DEFAULTS`).
 
     ``config["iterations"]`` alternations of ``rx_steps`` receiver steps and one
@@ -405,18 +418,27 @@ def train(config: dict | None = None, progress: bool = True,
     start = time.perf_counter()
     rx_losses, tx_losses = [], []
     total = cfg["iterations"] + cfg["final_rx_steps"]
-    with tqdm(total=total, disable=not progress, desc="autoencoder",
-              unit="it", dynamic_ncols=True) as bar:
+    with tqdm(
+        total=total,
+        disable=not progress,
+        desc="autoencoder",
+        unit="it",
+        dynamic_ncols=True,
+    ) as bar:
         for _ in range(cfg["iterations"]):
             points = model.constellation()
-            rx = [_receiver_step(model, rx_opt, link, points, cfg, rng)
-                  for _ in range(cfg["rx_steps"])]
+            rx = [
+                _receiver_step(model, rx_opt, link, points, cfg, rng)
+                for _ in range(cfg["rx_steps"])
+            ]
             rx_losses.append(float(np.mean(rx)) if rx else float("nan"))
             tx_losses.append(_transmitter_step(model, tx_opt, link, cfg, rng, generator))
             bar.update()
             if bar.n % 50 == 0:
-                bar.set_postfix(rx_ce=f"{np.mean(rx_losses[-50:]):.3f}",
-                                tx_ce=f"{np.mean(tx_losses[-50:]):.3f}")
+                bar.set_postfix(
+                    rx_ce=f"{np.mean(rx_losses[-50:]):.3f}",
+                    tx_ce=f"{np.mean(tx_losses[-50:]):.3f}",
+                )
         points = model.constellation()
         final = []
         for _ in range(cfg["final_rx_steps"]):
@@ -452,10 +474,17 @@ def _log_summary(model: Autoencoder, cfg: dict) -> None:
         "autoencoder M=%d trained in %.1f s: receiver CE %.3f -> %.3f nats, "
         "transmitter CE %.3f -> %.3f, after final receiver steps %.3f; "
         "CE at %s dB: %s; Es = %.4f",
-        cfg["order"], hist["wall_s"], head(hist["rx_loss"]), tail(hist["rx_loss"]),
-        head(hist["tx_loss"]), tail(hist["tx_loss"]), tail(hist["final_rx_loss"]),
-        "/".join(f"{s:g}" for s in ce), "/".join(f"{v:.3f}" for v in ce.values()),
-        energy)
+        cfg["order"],
+        hist["wall_s"],
+        head(hist["rx_loss"]),
+        tail(hist["rx_loss"]),
+        head(hist["tx_loss"]),
+        tail(hist["tx_loss"]),
+        tail(hist["final_rx_loss"]),
+        "/".join(f"{s:g}" for s in ce),
+        "/".join(f"{v:.3f}" for v in ce.values()),
+        energy,
+    )
 
 
 # ----- bit labels ---------------------------------------------------------------------
@@ -523,21 +552,33 @@ def _receiver_graph(model: Autoencoder, logit_order: np.ndarray):
         inits.append(numpy_helper.from_array(weight, f"W{i}"))
         inits.append(numpy_helper.from_array(bias, f"b{i}"))
         out = OUTPUT_NAME if last else f"a{i + 1}"
-        nodes.append(helper.make_node("Gemm", [current, f"W{i}", f"b{i}"],
-                                      [out if last else f"z{i + 1}"], transB=1))
+        nodes.append(
+            helper.make_node(
+                "Gemm",
+                [current, f"W{i}", f"b{i}"],
+                [out if last else f"z{i + 1}"],
+                transB=1,
+            )
+        )
         if not last:
             nodes.append(helper.make_node("Relu", [f"z{i + 1}"], [out]))
         current = out
     return helper.make_graph(
-        nodes, "wigenai_autoencoder_receiver",
+        nodes,
+        "wigenai_autoencoder_receiver",
         [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["batch", 2])],
-        [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT,
-                                       ["batch", model.order])],
-        initializer=inits)
+        [
+            helper.make_tensor_value_info(
+                OUTPUT_NAME, TensorProto.FLOAT, ["batch", model.order]
+            )
+        ],
+        initializer=inits,
+    )
 
 
-def export(model: Autoencoder, path: str | os.PathLike,
-           config: dict | None = None) -> Path:
+def export(
+    model: Autoencoder, path: str | os.PathLike, config: dict | None = None
+) -> Path:
     """Write the receiver network and the transmitter's points to an ONNX file.
 
     The graph maps ``y`` float32 (B, 2), the equalized sample ``y / h`` as [re, im],
@@ -551,8 +592,11 @@ def export(model: Autoencoder, path: str | os.PathLike,
     import onnx
     from onnx import helper
 
-    cfg = resolve_config(config if config is not None
-                         else model.history.get("config", {"order": model.order}))
+    cfg = resolve_config(
+        config
+        if config is not None
+        else model.history.get("config", {"order": model.order})
+    )
     if cfg["order"] != model.order:
         raise ValueError(f"config order {cfg['order']} != model order {model.order}")
     labels = bit_labels(model.constellation(), cfg["labelling"])
@@ -563,10 +607,18 @@ def export(model: Autoencoder, path: str | os.PathLike,
         "kind": KIND,
         "order": model.order,
         "bits_per_symbol": int(math.log2(model.order)),
-        "input": {"name": INPUT_NAME, "shape": ["batch", 2], "dtype": "float32",
-                  "meaning": "y / h, [re, im], constellation units (Es = 1)"},
-        "output": {"name": OUTPUT_NAME, "shape": ["batch", model.order],
-                   "dtype": "float32", "meaning": "logit of symbol s"},
+        "input": {
+            "name": INPUT_NAME,
+            "shape": ["batch", 2],
+            "dtype": "float32",
+            "meaning": "y / h, [re, im], constellation units (Es = 1)",
+        },
+        "output": {
+            "name": OUTPUT_NAME,
+            "shape": ["batch", model.order],
+            "dtype": "float32",
+            "meaning": "logit of symbol s",
+        },
         "points": [[float(p.real), float(p.imag)] for p in points],
         "messages": [int(m) for m in messages],
         "labelling": cfg["labelling"],
@@ -576,9 +628,11 @@ def export(model: Autoencoder, path: str | os.PathLike,
         "wall_s": model.history.get("wall_s"),
     }
     onnx_model = helper.make_model(
-        _receiver_graph(model, messages), producer_name="gr-wigenai",
+        _receiver_graph(model, messages),
+        producer_name="gr-wigenai",
         opset_imports=[helper.make_opsetid("", _OPSET)],
-        doc_string="gr-wigenai model-free autoencoder receiver (Aoudia & Hoydis 2019)")
+        doc_string="gr-wigenai model-free autoencoder receiver (Aoudia & Hoydis 2019)",
+    )
     onnx_model.ir_version = _IR_VERSION
     helper.set_model_props(onnx_model, {METADATA_KEY: json.dumps(meta)})
     onnx.checker.check_model(onnx_model)
@@ -601,11 +655,13 @@ def _open_session(path: Path):
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1  # see TRAIN_THREADS
     try:
-        return ort.InferenceSession(str(path), options,
-                                    providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
     except Exception as err:  # ORT raises its own types for corrupt or invalid files
         raise AutoencoderModelError(
-            f"{path}: not a loadable ONNX model ({err})") from None
+            f"{path}: not a loadable ONNX model ({err})"
+        ) from None
 
 
 def read_metadata(path: str | os.PathLike, session=None) -> dict:
@@ -620,22 +676,26 @@ def read_metadata(path: str | os.PathLike, session=None) -> dict:
         session = _open_session(path)
     props = session.get_modelmeta().custom_metadata_map
     if METADATA_KEY not in props:
-        raise AutoencoderModelError(f"{path}: no '{METADATA_KEY}' metadata; not a "
-                                    "gr-wigenai model")
+        raise AutoencoderModelError(
+            f"{path}: no '{METADATA_KEY}' metadata; not a gr-wigenai model"
+        )
     try:
         meta = json.loads(props[METADATA_KEY])
     except json.JSONDecodeError as err:
-        raise AutoencoderModelError(f"{path}: '{METADATA_KEY}' metadata is not JSON "
-                                    f"({err})") from None
+        raise AutoencoderModelError(
+            f"{path}: '{METADATA_KEY}' metadata is not JSON ({err})"
+        ) from None
     if not isinstance(meta, dict):
         raise AutoencoderModelError(f"{path}: '{METADATA_KEY}' metadata is not an object")
     if meta.get("kind") != KIND:
         raise AutoencoderModelError(
-            f"{path}: model kind is {meta.get('kind')!r}, expected '{KIND}'")
+            f"{path}: model kind is {meta.get('kind')!r}, expected '{KIND}'"
+        )
     if meta.get("format_version") != FORMAT_VERSION:
         raise AutoencoderModelError(
             f"{path}: format_version {meta.get('format_version')!r} not supported "
-            f"(expected {FORMAT_VERSION})")
+            f"(expected {FORMAT_VERSION})"
+        )
     try:
         order = int(meta["order"])
         points = np.asarray(meta["points"], dtype=np.float64)
@@ -644,7 +704,8 @@ def read_metadata(path: str | os.PathLike, session=None) -> dict:
     if order < 2 or order & (order - 1) or points.shape != (order, 2):
         raise AutoencoderModelError(
             f"{path}: metadata needs a power-of-two order and that many points "
-            f"[re, im], got order {order} and points of shape {points.shape}")
+            f"[re, im], got order {order} and points of shape {points.shape}"
+        )
     return meta
 
 
@@ -679,17 +740,20 @@ class AutoencoderReceiver(Receiver):
         outputs = [(o.name, o.shape) for o in self.session.get_outputs()]
         if [n for n, _ in inputs] != [INPUT_NAME] or inputs[0][1][-1] != 2:
             raise AutoencoderModelError(
-                f"{self.path}: model expects inputs {inputs}, want '{INPUT_NAME}' (B, 2)")
+                f"{self.path}: model expects inputs {inputs}, want '{INPUT_NAME}' (B, 2)"
+            )
         if [n for n, _ in outputs] != [OUTPUT_NAME] or outputs[0][1][-1] != order:
             raise AutoencoderModelError(
-                f"{self.path}: model outputs {outputs}, want '{OUTPUT_NAME}' "
-                f"(B, {order})")
+                f"{self.path}: model outputs {outputs}, want '{OUTPUT_NAME}' (B, {order})"
+            )
 
     def logits(self, y: np.ndarray, h: np.ndarray | None = None) -> np.ndarray:
         """Receiver logits (N, M) of ``y / h``; column ``s`` scores symbol ``s``."""
         z = equalized(y, h)
-        parts = [self.session.run([OUTPUT_NAME], {INPUT_NAME: z[i:i + self.chunk]})[0]
-                 for i in range(0, len(z), self.chunk)]
+        parts = [
+            self.session.run([OUTPUT_NAME], {INPUT_NAME: z[i : i + self.chunk]})[0]
+            for i in range(0, len(z), self.chunk)
+        ]
         return np.concatenate(parts) if parts else np.empty((0, self.order), np.float32)
 
     def decide(self, y, h, channel=None) -> np.ndarray:
@@ -702,14 +766,18 @@ class AutoencoderReceiver(Receiver):
 
 def add_arguments(parser) -> None:
     """Options of ``wigenai train autoencoder``."""
-    parser.add_argument("--config", required=True,
-                        help="YAML training configuration, "
-                        "e.g. configs/autoencoder-qpsk.yaml")
+    parser.add_argument(
+        "--config",
+        required=True,
+        help="YAML training configuration, e.g. configs/autoencoder-qpsk.yaml",
+    )
     parser.add_argument("--out", required=True, help="ONNX file to write")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="override the config's seed")
-    parser.add_argument("--no-progress", action="store_true",
-                        help="hide the progress bar")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="override the config's seed"
+    )
+    parser.add_argument(
+        "--no-progress", action="store_true", help="hide the progress bar"
+    )
 
 
 def main(args) -> int:
@@ -736,8 +804,10 @@ if __name__ == "__main__":  # python -m wigenai.autoencoder --config FILE --out 
     import sys
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    _parser = argparse.ArgumentParser(prog="python -m wigenai.autoencoder",
-                                      description="Train the autoencoder benchmark.")
+    _parser = argparse.ArgumentParser(
+        prog="python -m wigenai.autoencoder",
+        description="Train the autoencoder benchmark.",
+    )
     # Run the package's copy of this module, so that its logger is wigenai.autoencoder.
     from wigenai import autoencoder as _package_module
 

@@ -24,12 +24,13 @@ import copy
 import logging
 import os
 import tempfile
+import warnings
 
 import numpy as np
 import torch
 from torch import nn
 
-from .model_contract import Contract, DiffusionSchedule, write_contract
+from .model_contract import DDIM_SPACING, Contract, DiffusionSchedule, write_contract
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,8 @@ class TimeGatedLayer(nn.Module):
         super().__init__()
         self.linear = nn.Linear(in_features, out_features)
         self.gate = nn.Embedding(steps, out_features)
-        # Gates start near 1 so that every step begins as the same plain MLP layer.
+        # Gates start around 1 (uniform 0.5..1.5): every step begins close to one plain
+        # MLP layer, and the spread lets the steps' gates part from the first update.
         nn.init.uniform_(self.gate.weight, 0.5, 1.5)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -73,8 +75,9 @@ class EpsilonNetwork(nn.Module):
     Output: float32 (B, 2), epsilon for the real and imaginary part.
     """
 
-    def __init__(self, steps: int, in_features: int = 2, hidden: int = 128,
-                 layers: int = 3):
+    def __init__(
+        self, steps: int, in_features: int = 2, hidden: int = 128, layers: int = 3
+    ):
         super().__init__()
         if in_features not in (2, 4):
             raise ValueError(f"in_features: expected 2 or 4, got {in_features}")
@@ -82,7 +85,8 @@ class EpsilonNetwork(nn.Module):
             raise ValueError(f"layers and hidden must be >= 1, got {layers}, {hidden}")
         widths = [in_features] + [hidden] * layers
         self.hidden = nn.ModuleList(
-            TimeGatedLayer(w_in, w_out, steps) for w_in, w_out in zip(widths, widths[1:])
+            TimeGatedLayer(w_in, w_out, steps)
+            for w_in, w_out in zip(widths[:-1], widths[1:], strict=True)
         )
         self.out = nn.Linear(hidden, 2)
         self.steps = int(steps)
@@ -114,7 +118,8 @@ class Ema:
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
-        for shadow, param in zip(self.model.parameters(), model.parameters()):
+        pairs = zip(self.model.parameters(), model.parameters(), strict=True)
+        for shadow, param in pairs:
             shadow.lerp_(param.detach(), 1.0 - self.decay)
 
 
@@ -126,8 +131,15 @@ def _network_input(x: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
 
 
 @torch.no_grad()
-def sample_ddim(model: EpsilonNetwork, schedule: DiffusionSchedule, x_start: np.ndarray,
-                t_start: int, steps: int, cond: np.ndarray | None = None) -> np.ndarray:
+def sample_ddim(
+    model: EpsilonNetwork,
+    schedule: DiffusionSchedule,
+    x_start: np.ndarray,
+    t_start: int,
+    steps: int,
+    cond: np.ndarray | None = None,
+    spacing: float = DDIM_SPACING,
+) -> np.ndarray:
     """Deterministic DDIM from ``x_start`` at step ``t_start`` to an x0 estimate.
 
     ``x_start``: float (B, 2) in network units; ``steps`` network calls on the step
@@ -135,7 +147,7 @@ def sample_ddim(model: EpsilonNetwork, schedule: DiffusionSchedule, x_start: np.
     """
     x = torch.as_tensor(x_start, dtype=torch.float64)
     c = None if cond is None else torch.as_tensor(cond, dtype=torch.float32)
-    seq = schedule.ddim_steps(t_start, steps)
+    seq = schedule.ddim_steps(t_start, steps, spacing)
     for i, t in enumerate(seq):
         eps = model(_network_input(x.float(), c), torch.tensor(int(t))).double()
         ab_t = float(schedule.alpha_bar[t])
@@ -146,8 +158,14 @@ def sample_ddim(model: EpsilonNetwork, schedule: DiffusionSchedule, x_start: np.
 
 
 @torch.no_grad()
-def sample_ddpm(model: EpsilonNetwork, schedule: DiffusionSchedule, x_start: np.ndarray,
-                t_start: int, noise, cond: np.ndarray | None = None) -> np.ndarray:
+def sample_ddpm(
+    model: EpsilonNetwork,
+    schedule: DiffusionSchedule,
+    x_start: np.ndarray,
+    t_start: int,
+    noise,
+    cond: np.ndarray | None = None,
+) -> np.ndarray:
     """Ancestral DDPM (Ho et al.) from ``x_start`` at ``t_start`` down to x0.
 
     ``noise(t)`` returns the standard normal array (B, 2) injected when leaving step
@@ -183,11 +201,21 @@ def export_onnx(model: EpsilonNetwork, contract: Contract, path: str) -> None:
     fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=folder)
     os.close(fd)
     try:
-        torch.onnx.export(
-            model, (x, t), tmp, input_names=["x", "t"], output_names=["eps"],
-            dynamic_axes={"x": {0: "B"}, "eps": {0: "B"}}, opset_version=17,
-            dynamo=False,
-        )
+        # TODO: move to the torch.export-based exporter once onnxscript is part of
+        # requirements.txt; until then the TorchScript exporter is the one that runs
+        # here, and its deprecation notice says nothing the user can act on.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.onnx.export(
+                model,
+                (x, t),
+                tmp,
+                input_names=["x", "t"],
+                output_names=["eps"],
+                dynamic_axes={"x": {0: "B"}, "eps": {0: "B"}},
+                opset_version=17,
+                dynamo=False,
+            )
         write_contract(tmp, contract)
         os.replace(tmp, path)
     finally:

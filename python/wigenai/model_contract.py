@@ -64,6 +64,11 @@ SCHEDULES = ("sigmoid", "linear", "cosine")
 # Bound on each real entry of the chain's start state (network units, where in-
 # distribution samples have unit variance); see DiffusionSchedule.start_state.
 START_CLIP = 20.0
+# Exponent of the DDIM step grid (DiffusionSchedule.ddim_steps). Measured on the
+# default QPSK link (100,000 symbols, -25..-5 dB, AWGN and Laplace, three trained
+# models): with 2 calls, 0.6 kept 0.985-1.0 of MAP's advantage over guessing where
+# even spacing (1.0) fell to 0.93-0.97 at -25 dB Laplace; 0.4 was worse too.
+DDIM_SPACING = 0.6
 
 
 # ----- diffusion schedule -------------------------------------------------------------
@@ -173,18 +178,28 @@ class DiffusionSchedule:
         z = np.nan_to_num(z, nan=0.0, posinf=START_CLIP, neginf=-START_CLIP)
         return np.clip(z, -START_CLIP, START_CLIP)
 
-    def ddim_steps(self, t_start: int, steps: int) -> np.ndarray:
-        """Descending steps at which DDIM calls the network, evenly spaced from
-        ``t_start``: ``round(t_start * (1 - k / steps))`` for ``k = 0 .. steps-1``
-        (e.g. 2 steps from 80: 80, 40, then the jump to the clean estimate). Asking
-        for more steps than ``t_start + 1`` gives every step once.
+    def ddim_steps(
+        self, t_start: int, steps: int, spacing: float = DDIM_SPACING
+    ) -> np.ndarray:
+        """Descending steps at which DDIM calls the network:
+        ``round(t_start * (1 - k / steps) ** spacing)`` for ``k = 0 .. steps-1``, then
+        the jump to the clean estimate. ``spacing = 1`` spaces the calls evenly;
+        below 1 they stay at lower SNR, where an error of the first x0 estimate is
+        attenuated (2 calls from step 86: 86, 57 with 0.6; 86, 43 with 1). Rounding
+        can merge steps, so this makes at most ``steps`` calls; asking for more
+        calls than ``t_start`` gives every step once.
         """
         t_start = int(t_start)
         if not 0 <= t_start < self.T:
             raise ValueError(f"t_start: expected 0..{self.T - 1}, got {t_start}")
         if steps < 1:
             raise ValueError(f"steps: expected >= 1, got {steps}")
-        grid = np.rint(t_start * (1.0 - np.arange(steps) / steps)).astype(np.int64)
+        if not spacing > 0:
+            raise ValueError(f"spacing: expected a number > 0, got {spacing}")
+        if steps > t_start:
+            return np.arange(t_start, -1, -1, dtype=np.int64)
+        ramp = (1.0 - np.arange(steps) / steps) ** float(spacing)
+        grid = np.rint(t_start * ramp).astype(np.int64)
         return np.unique(grid)[::-1]
 
     def ancestral_coefficients(self, t: int) -> tuple[float, float, float]:
@@ -271,8 +286,12 @@ class Contract:
             {"name": "t", "dtype": "int64", "shape": [], "layout": "step 0..T-1"},
         ]
         doc["outputs"] = [
-            {"name": "eps", "dtype": "float32", "shape": ["B", 2],
-             "layout": ["re(eps)", "im(eps)"]},
+            {
+                "name": "eps",
+                "dtype": "float32",
+                "shape": ["B", 2],
+                "layout": ["re(eps)", "im(eps)"],
+            },
         ]
         return json.dumps(doc, sort_keys=True)
 
@@ -362,7 +381,8 @@ def load_contract(path: str, kind: str | None = "denoiser") -> Contract:
     width = _graph_input_width(model, path)
     if width is not None and width != contract.input_width:
         raise _field_error(
-            path, "variant",
+            path,
+            "variant",
             f"is '{contract.variant}' ({contract.input_width} inputs) but input 'x' "
             f"has width {width}",
         )
@@ -375,7 +395,8 @@ def _parse_contract(doc: dict, path: str, kind: str | None) -> Contract:
             raise _field_error(path, name, "is missing")
     if doc["format_version"] != FORMAT_VERSION:
         raise _field_error(
-            path, "format_version",
+            path,
+            "format_version",
             f"is {doc['format_version']!r}, this version reads {FORMAT_VERSION}",
         )
     if doc["kind"] not in KINDS:
@@ -387,8 +408,9 @@ def _parse_contract(doc: dict, path: str, kind: str | None) -> Contract:
             path, "variant", f"is {doc['variant']!r}, expected one of {sorted(VARIANTS)}"
         )
     if doc.get("prediction", "epsilon") != "epsilon":
-        raise _field_error(path, "prediction", f"is {doc['prediction']!r}, expected "
-                           "'epsilon'")
+        raise _field_error(
+            path, "prediction", f"is {doc['prediction']!r}, expected 'epsilon'"
+        )
     try:
         betas = check_betas(doc["betas"])
     except (TypeError, ValueError) as err:
@@ -406,8 +428,9 @@ def _parse_contract(doc: dict, path: str, kind: str | None) -> Contract:
     except (KeyError, TypeError, ValueError):
         ok = False
     if not ok:
-        raise _field_error(path, "constellation", "needs 'points' as [[re, im], ...] "
-                           "matching 'order'")
+        raise _field_error(
+            path, "constellation", "needs 'points' as [[re, im], ...] matching 'order'"
+        )
 
     known = {f for f in Contract.__dataclass_fields__ if f != "path"}
     values = {k: v for k, v in doc.items() if k in known}

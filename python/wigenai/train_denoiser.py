@@ -34,13 +34,13 @@ diffusion.input_scale       1.41421356    symbol -> network units (unit var per 
 diffusion.step_margin_db    5.0           train steps down to snr_min - margin
 network.hidden              128           hidden width (paper)
 network.layers              3             time-gated hidden layers (paper)
-training.steps              15000         optimizer steps
-training.batch_size         512           samples per step
+training.steps              50000         optimizer steps
+training.batch_size         128           samples per step
 training.lr                 1.0e-3        Adam learning rate
 training.lr_final           1.0e-4        cosine decay of the rate down to this
 training.grad_clip          1.0           gradient norm clip
 training.ema_decay          0.995         EMA of the weights (exported); 0 = raw
-training.threads            2             torch intra-op threads
+training.threads            1             torch intra-op threads (see below)
 training.data_block         65536         symbols drawn from the channel per refill
 ==========================  ============  ==============================================
 
@@ -65,7 +65,11 @@ import yaml
 from .channel import ImpairedChannel, LinkParams
 from .constellation import Constellation, order_of
 from .model_contract import (
-    Contract, DiffusionSchedule, beta_schedule, constellation_entry, effective_snr,
+    Contract,
+    DiffusionSchedule,
+    beta_schedule,
+    constellation_entry,
+    effective_snr,
 )
 
 log = logging.getLogger(__name__)
@@ -94,13 +98,13 @@ DEFAULTS = {
     },
     "network": {"hidden": 128, "layers": 3},
     "training": {
-        "steps": 15000,
-        "batch_size": 512,
+        "steps": 50000,
+        "batch_size": 128,
         "lr": 1.0e-3,
         "lr_final": 1.0e-4,
         "grad_clip": 1.0,
         "ema_decay": 0.995,
-        "threads": 2,
+        "threads": 1,
         "data_block": 65536,
     },
 }
@@ -111,26 +115,69 @@ def merge_config(config: dict | None) -> dict:
     merged = copy.deepcopy(DEFAULTS)
     for key, value in (config or {}).items():
         if key not in merged:
-            raise ValueError(f"config: unknown key {key!r}, expected one of "
-                             f"{sorted(merged)}")
+            raise ValueError(
+                f"config: unknown key {key!r}, expected one of {sorted(merged)}"
+            )
         if isinstance(merged[key], dict):
             if not isinstance(value, dict):
                 raise ValueError(f"config: {key!r} must be a mapping")
             for sub, sub_value in value.items():
                 if sub not in merged[key]:
-                    raise ValueError(f"config: unknown key '{key}.{sub}', expected one "
-                                     f"of {sorted(merged[key])}")
+                    raise ValueError(
+                        f"config: unknown key '{key}.{sub}', expected one "
+                        f"of {sorted(merged[key])}"
+                    )
                 merged[key][sub] = sub_value
         else:
             merged[key] = value
     if merged["variant"] not in ("unconditional", "conditional"):
-        raise ValueError(f"config: variant {merged['variant']!r} is not 'unconditional'"
-                         " or 'conditional'")
+        raise ValueError(
+            f"config: variant {merged['variant']!r} is not 'unconditional'"
+            " or 'conditional'"
+        )
     order_of(merged["modulation"])
     lo, hi = (float(v) for v in merged["link"]["snr_db_range"])
     if not lo <= hi:
         raise ValueError(f"config: link.snr_db_range {[lo, hi]} must be [low, high]")
+    _check_numbers(merged)
     return merged
+
+
+# (section, key, smallest allowed value, whether the bound itself is allowed)
+_LOWER_BOUNDS = [
+    ("training", "steps", 1, True),
+    ("training", "batch_size", 1, True),
+    ("training", "lr", 0, False),
+    ("training", "lr_final", 0, False),
+    ("training", "grad_clip", 0, False),
+    ("training", "ema_decay", 0, True),
+    ("training", "threads", 1, True),
+    ("diffusion", "T", 2, True),
+    ("diffusion", "input_scale", 0, False),
+    ("network", "hidden", 1, True),
+    ("network", "layers", 1, True),
+]
+
+
+def _check_numbers(config: dict) -> None:
+    for section, key, bound, inclusive in _LOWER_BOUNDS:
+        value = config[section][key]
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = (
+            ok
+            and math.isfinite(value)
+            and (value >= bound if inclusive else value > bound)
+        )
+        if not ok:
+            relation = ">=" if inclusive else ">"
+            raise ValueError(
+                f"config: {section}.{key} must be a number {relation} "
+                f"{bound}, got {value!r}"
+            )
+    if config["training"]["ema_decay"] >= 1:
+        raise ValueError("config: training.ema_decay must be < 1")
+    if config["training"]["data_block"] < config["training"]["batch_size"]:
+        raise ValueError("config: training.data_block must be >= training.batch_size")
 
 
 def load_config(path: str) -> dict:
@@ -145,9 +192,14 @@ def load_config(path: str) -> dict:
 def _link(config: dict, snr_db: float) -> LinkParams:
     link = config["link"]
     return LinkParams(
-        snr_db=snr_db, kappa_t=link["kappa_t"], kappa_r=link["kappa_r"],
-        quant_bits=link["quant_bits"], adc_bits=link["adc_bits"], noise=link["noise"],
-        dac_full_scale=link["dac_full_scale"], adc_loading=link["adc_loading"],
+        snr_db=snr_db,
+        kappa_t=link["kappa_t"],
+        kappa_r=link["kappa_r"],
+        quant_bits=link["quant_bits"],
+        adc_bits=link["adc_bits"],
+        noise=link["noise"],
+        dac_full_scale=link["dac_full_scale"],
+        adc_loading=link["adc_loading"],
     )
 
 
@@ -178,11 +230,19 @@ class TrainingData:
 
     def _fill(self) -> None:
         n = self.block
-        symbols = self.constellation.map(self.rng.integers(0, self.constellation.order, n))
+        index = self.rng.integers(0, self.constellation.order, n)
+        symbols = self.constellation.map(index)
         sent = self.channel.dac(symbols) * self.schedule.input_scale
         self.x0 = np.stack([sent.real, sent.imag], axis=1).astype(np.float32)
         if self.conditional:
             self.cond, self.t_top = self._received(symbols)
+            # Sub-blocks share an SNR: shuffle so that every batch mixes SNRs.
+            order = self.rng.permutation(n)
+            self.x0, self.cond, self.t_top = (
+                self.x0[order],
+                self.cond[order],
+                self.t_top[order],
+            )
         else:
             self.cond, self.t_top = None, np.full(n, self.t_hi, dtype=np.int64)
         self.pos = 0
@@ -215,10 +275,12 @@ def loss_curve(losses: list, points: int = 10) -> list:
     return [float(c.mean()) for c in chunks if c.size]
 
 
-def run(config: dict, out_path: str) -> dict:
+def run(config: dict, out_path: str, progress: bool = True) -> dict:
     """Train a denoiser as configured and write it to ``out_path`` (ONNX + contract).
 
-    Returns a summary: wall time, loss curve, steps trained, file size, settings.
+    ``config``: nested mapping of the keys in the module docstring (missing keys take
+    their defaults); ``progress``: show a tqdm bar. Returns a summary: wall time, loss
+    curve (mean loss over 10 equal windows), steps trained, file size, settings.
     """
     import torch
     from tqdm import tqdm
@@ -232,13 +294,18 @@ def run(config: dict, out_path: str) -> dict:
     torch.manual_seed(seed)
     started = time.monotonic()
 
-    betas = beta_schedule(diff["schedule"], diff["T"], diff["beta_start"],
-                          diff["beta_end"])
+    betas = beta_schedule(
+        diff["schedule"], diff["T"], diff["beta_start"], diff["beta_end"]
+    )
     schedule = DiffusionSchedule(betas, float(diff["input_scale"]))
     data = TrainingData(config, schedule, seed)
     conditional = config["variant"] == "conditional"
-    model = EpsilonNetwork(schedule.T, 4 if conditional else 2, int(net_cfg["hidden"]),
-                           int(net_cfg["layers"]))
+    model = EpsilonNetwork(
+        schedule.T,
+        4 if conditional else 2,
+        int(net_cfg["hidden"]),
+        int(net_cfg["layers"]),
+    )
     ema = Ema(model, float(train["ema_decay"]))
     optimizer = torch.optim.Adam(model.parameters(), lr=float(train["lr"]))
     steps = int(train["steps"])
@@ -251,17 +318,27 @@ def run(config: dict, out_path: str) -> dict:
     sqrt_1m_ab = torch.tensor(np.sqrt(1.0 - schedule.alpha_bar), dtype=torch.float32)
     generator = torch.Generator().manual_seed(seed)
     batch_size = int(train["batch_size"])
-    log.info("training %s %s denoiser: T=%d, steps 0..%d for %s dB, %d x %d samples",
-             config["variant"], config["modulation"], schedule.T, data.t_hi,
-             config["link"]["snr_db_range"], steps, batch_size)
+    log.info(
+        "training %s %s denoiser: T=%d, steps 0..%d for %s dB, %d x %d samples",
+        config["variant"],
+        config["modulation"],
+        schedule.T,
+        data.t_hi,
+        config["link"]["snr_db_range"],
+        steps,
+        batch_size,
+    )
 
     losses = []
-    progress = tqdm(range(steps), desc="denoiser", unit="step", mininterval=2.0)
-    for k in progress:
+    bar = tqdm(
+        range(steps), desc="denoiser", unit="step", mininterval=2.0, disable=not progress
+    )
+    for k in bar:
         x0_np, cond_np, t_top = data.batch(batch_size)
         x0 = torch.from_numpy(x0_np)
-        t = (torch.rand(batch_size, generator=generator)
-             * torch.from_numpy(t_top + 1)).long()
+        t = (
+            torch.rand(batch_size, generator=generator) * torch.from_numpy(t_top + 1)
+        ).long()
         eps = torch.randn(x0.shape, generator=generator)
         x_t = sqrt_ab[t, None] * x0 + sqrt_1m_ab[t, None] * eps
         if conditional:
@@ -276,22 +353,35 @@ def run(config: dict, out_path: str) -> dict:
         ema.update(model)
         losses.append(loss.item())
         if k % 500 == 0:
-            progress.set_postfix(loss=f"{np.mean(losses[-500:]):.4f}")
-    progress.close()
+            bar.set_postfix(loss=f"{np.mean(losses[-500:]):.4f}")
+    bar.close()
     train_s = time.monotonic() - started
 
     contract = Contract(
-        kind="denoiser", variant=config["variant"], betas=[float(b) for b in betas],
-        constellation=constellation_entry(config["modulation"],
-                                          data.constellation.points),
-        input_scale=float(diff["input_scale"]), schedule=str(diff["schedule"]),
+        kind="denoiser",
+        variant=config["variant"],
+        betas=[float(b) for b in betas],
+        constellation=constellation_entry(
+            config["modulation"], data.constellation.points
+        ),
+        input_scale=float(diff["input_scale"]),
+        schedule=str(diff["schedule"]),
         training_link={k: config["link"][k] for k in DEFAULTS["link"]},
-        network={"hidden": int(net_cfg["hidden"]), "layers": int(net_cfg["layers"]),
-                 "activation": "softplus", "time_embedding": "multiplicative gate",
-                 "in_features": model.in_features},
+        network={
+            "hidden": int(net_cfg["hidden"]),
+            "layers": int(net_cfg["layers"]),
+            "activation": "softplus",
+            "time_embedding": "multiplicative gate",
+            "in_features": model.in_features,
+        },
         ema=float(train["ema_decay"]) or None,
-        training={"seed": seed, "steps": steps, "batch_size": batch_size,
-                  "lr": float(train["lr"]), "t_hi": int(data.t_hi)},
+        training={
+            "seed": seed,
+            "steps": steps,
+            "batch_size": batch_size,
+            "lr": float(train["lr"]),
+            "t_hi": int(data.t_hi),
+        },
     )
     export_onnx(ema.model if train["ema_decay"] else model, contract, out_path)
 
@@ -311,29 +401,40 @@ def run(config: dict, out_path: str) -> dict:
         "bytes": os.path.getsize(out_path),
         "config": config,
     }
-    log.info("trained in %.0f s, wrote %s (%d bytes)", summary["wall_s"], out_path,
-             summary["bytes"])
+    log.info(
+        "trained in %.0f s, wrote %s (%d bytes)",
+        summary["wall_s"],
+        out_path,
+        summary["bytes"],
+    )
     return summary
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``wigenai train denoiser``."""
-    parser.add_argument("--config", metavar="FILE",
-                        help="YAML/JSON configuration (default: built-in defaults)")
-    parser.add_argument("--out", metavar="ONNX", required=True,
-                        help="model file to write, e.g. models/denoiser-qpsk.onnx")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="YAML/JSON configuration (default: built-in defaults)",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="ONNX",
+        required=True,
+        help="model file to write, e.g. models/denoiser-qpsk.onnx",
+    )
     parser.add_argument("--seed", type=int, help="override the configuration's seed")
 
 
 def main(args: argparse.Namespace) -> int:
     """Run ``wigenai train denoiser`` with parsed ``args``; returns an exit status."""
-    config = load_config(args.config) if args.config else {}
-    if args.seed is not None:
-        config["seed"] = args.seed
     try:
-        summary = run(config, args.out)
-    except (ValueError, FileNotFoundError) as err:
-        log.error("%s", err)
+        config = load_config(args.config) if args.config else {}
+        if args.seed is not None:
+            config["seed"] = args.seed
+        summary = run(config, args.out, progress=not getattr(args, "quiet", False))
+    except (ValueError, OSError, yaml.YAMLError) as err:
+        log.error("wigenai train denoiser: %s", err)
         return 2
     report = {k: v for k, v in summary.items() if k != "config"}
     print(json.dumps(report, indent=2))

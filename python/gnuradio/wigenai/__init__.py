@@ -5,5 +5,5 @@ next to this file. The signal models they implement are in the pure-Python libra
 ``wigenai`` (for example ``wigenai.channel`` for ``hwi_channel_cc``).
 """
 
-from .wigenai_python import *  # noqa: F401,F403
 from .ddpm_denoiser import ddpm_denoiser  # noqa: F401
+from .wigenai_python import *  # noqa: F401,F403

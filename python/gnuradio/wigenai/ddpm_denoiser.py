@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-from gnuradio import gr
 
+from gnuradio import gr
 from wigenai.constellation import order_of
 from wigenai.ort_sampler import COMBINES, SAMPLERS, OrtDenoiser
 from wigenai.paths import default_model

@@ -6,8 +6,8 @@ import tempfile
 
 import numpy as np
 import torch
-from gnuradio import blocks, gr, gr_unittest
 
+from gnuradio import blocks, gr, gr_unittest
 from gnuradio.wigenai import ddpm_denoiser
 from wigenai import ddpm
 from wigenai.constellation import Constellation
@@ -60,8 +60,9 @@ class qa_ddpm_denoiser(gr_unittest.TestCase):
         cls.tmp.cleanup()
 
     def test_block_equals_library_sampler(self):
-        block = ddpm_denoiser("qpsk", self.model, snr_db=3.0, steps=3, batch_size=700,
-                              decisions=True)
+        block = ddpm_denoiser(
+            "qpsk", self.model, snr_db=3.0, steps=3, batch_size=700, decisions=True
+        )
         out, bits = run_block(block, self.y)
         ref = OrtDenoiser(self.model, 3.0, steps=3)
         y32 = self.y.astype(np.complex64).astype(np.complex128)
