@@ -73,7 +73,7 @@ def _link_from_args(args) -> LinkParams:
 
 
 def _make_receivers(names: list[str], modulation: str, args) -> list:
-    from .receivers import MapReceiver, NearestReceiver
+    from .receivers import BitMapReceiver, MapReceiver, NearestReceiver
 
     constellation = Constellation.named(modulation)
     out = []
@@ -82,6 +82,8 @@ def _make_receivers(names: list[str], modulation: str, args) -> list:
             out.append(NearestReceiver(constellation))
         elif name == "map":
             out.append(MapReceiver(constellation))
+        elif name == "map-bit":
+            out.append(BitMapReceiver(constellation))
         elif name == "ddpm":
             out.append(_ddpm_receiver(modulation, args))
         elif name == "ae":
@@ -89,7 +91,7 @@ def _make_receivers(names: list[str], modulation: str, args) -> list:
         else:
             raise CliError(
                 f"--receivers: unknown receiver {name!r}, expected "
-                "nearest, map, ddpm or ae"
+                "nearest, map, map-bit, ddpm or ae"
             )
     return out
 
@@ -230,7 +232,9 @@ def _add_ber(sub):
     )
     p.add_argument("--modulation", default="qpsk", help="qpsk, 16qam or 64qam")
     p.add_argument(
-        "--receivers", default="nearest,map", help="comma list of nearest, map, ddpm, ae"
+        "--receivers",
+        default="nearest,map",
+        help="comma list of nearest, map (symbol MAP), map-bit (bitwise MAP), ddpm, ae",
     )
     p.add_argument("--snr", default="-25:-5:5", help="START:STOP:STEP in dB or a list")
     p.add_argument("--noise", default="awgn", choices=NOISE_LAWS)

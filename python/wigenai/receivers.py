@@ -10,6 +10,7 @@ detector may look at the channel's true law.
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import logsumexp
 
 from .channel import ImpairedChannel
 from .constellation import Constellation
@@ -76,4 +77,41 @@ class MapReceiver(Receiver):
             sl = slice(start, start + self.chunk)
             ll = channel.log_likelihoods(y[sl], self.points, h[sl])
             out[sl] = np.argmax(ll + self.log_prior, axis=1)
+        return out
+
+
+class BitMapReceiver(MapReceiver):
+    """Genie bitwise MAP detector: each bit decided on its own posterior.
+
+    The symbol MAP detector minimises the symbol error rate; the bit error rate is
+    minimised by deciding every bit ``b`` on ``P(b | y)``, the sum of the posterior
+    over the points whose label has that bit. For QPSK with Gray labels on a link that
+    treats I and Q alike the two rules coincide; for 16-QAM at low SNR they do not,
+    and this one is the lower bound of the uncoded BER that any receiver can reach.
+    The decided index is the label made of the decided bits.
+    """
+
+    name = "map-bit"
+
+    def __init__(self, constellation: Constellation, pmf=None, chunk: int = 1 << 16):
+        super().__init__(constellation, pmf, chunk)
+        labels = np.arange(constellation.order)
+        shifts = np.arange(constellation.bits_per_symbol - 1, -1, -1)
+        # (bits, order): whether bit k (MSB first) of each point's label is one
+        self.has_one = ((labels[None, :] >> shifts[:, None]) & 1).astype(bool)
+        self.weights = 1 << shifts
+
+    def decide(self, y, h, channel):
+        y = np.asarray(y).reshape(-1)
+        h = np.asarray(h).reshape(-1)
+        out = np.empty(y.size, dtype=np.int64)
+        for start in range(0, y.size, self.chunk):
+            sl = slice(start, start + self.chunk)
+            lp = channel.log_likelihoods(y[sl], self.points, h[sl]) + self.log_prior
+            bits = np.empty((lp.shape[0], self.weights.size), dtype=np.int64)
+            for k, ones in enumerate(self.has_one):
+                one = logsumexp(lp[:, ones], axis=1)
+                zero = logsumexp(lp[:, ~ones], axis=1)
+                bits[:, k] = one > zero
+            out[sl] = bits @ self.weights
         return out
