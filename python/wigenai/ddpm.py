@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from .model_contract import DDIM_SPACING, Contract, DiffusionSchedule, write_contract
+from .ort_sampler import ddim_chain, ddpm_chain
 
 log = logging.getLogger(__name__)
 
@@ -123,14 +124,23 @@ class Ema:
             shadow.lerp_(param.detach(), 1.0 - self.decay)
 
 
-# ----- reference samplers (torch) -----------------------------------------------------
+# ----- samplers on the torch network ---------------------------------------------------
+# The reverse chains themselves live once, in ``wigenai.ort_sampler`` (numpy, no torch);
+# here they run with the torch network as the epsilon function, so that tests can
+# prove the ONNX graph and the torch model give the same decisions end to end.
 
 
-def _network_input(x: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
-    return x if cond is None else torch.cat([x, cond], dim=1)
+def torch_eps_fn(model: EpsilonNetwork):
+    """``eps_fn(x, t)`` for the chains of ``wigenai.ort_sampler``: one torch call."""
+
+    @torch.no_grad()
+    def eps(x: np.ndarray, t: int) -> np.ndarray:
+        x_in = torch.as_tensor(np.asarray(x, dtype=np.float32))
+        return model(x_in, torch.tensor(int(t))).double().numpy()
+
+    return eps
 
 
-@torch.no_grad()
 def sample_ddim(
     model: EpsilonNetwork,
     schedule: DiffusionSchedule,
@@ -140,24 +150,12 @@ def sample_ddim(
     cond: np.ndarray | None = None,
     spacing: float = DDIM_SPACING,
 ) -> np.ndarray:
-    """Deterministic DDIM from ``x_start`` at step ``t_start`` to an x0 estimate.
-
-    ``x_start``: float (B, 2) in network units; ``steps`` network calls on the step
-    sequence of :meth:`DiffusionSchedule.ddim_steps`. Returns float64 (B, 2).
-    """
-    x = torch.as_tensor(x_start, dtype=torch.float64)
-    c = None if cond is None else torch.as_tensor(cond, dtype=torch.float32)
-    seq = schedule.ddim_steps(t_start, steps, spacing)
-    for i, t in enumerate(seq):
-        eps = model(_network_input(x.float(), c), torch.tensor(int(t))).double()
-        ab_t = float(schedule.alpha_bar[t])
-        x0 = (x - (1.0 - ab_t) ** 0.5 * eps) / ab_t**0.5
-        ab_next = float(schedule.alpha_bar[seq[i + 1]]) if i + 1 < len(seq) else 1.0
-        x = ab_next**0.5 * x0 + (1.0 - ab_next) ** 0.5 * eps
-    return x.numpy()
+    """Deterministic DDIM with the torch network (see ``ort_sampler.ddim_chain``)."""
+    return ddim_chain(
+        torch_eps_fn(model), schedule, x_start, t_start, steps, cond, spacing
+    )
 
 
-@torch.no_grad()
 def sample_ddpm(
     model: EpsilonNetwork,
     schedule: DiffusionSchedule,
@@ -166,21 +164,8 @@ def sample_ddpm(
     noise,
     cond: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Ancestral DDPM (Ho et al.) from ``x_start`` at ``t_start`` down to x0.
-
-    ``noise(t)`` returns the standard normal array (B, 2) injected when leaving step
-    ``t > 0`` (tests pass the same arrays to the onnxruntime sampler). The reverse
-    variance is the posterior one, ``beta_t (1 - abar_{t-1}) / (1 - abar_t)``.
-    """
-    x = torch.as_tensor(x_start, dtype=torch.float64)
-    c = None if cond is None else torch.as_tensor(cond, dtype=torch.float32)
-    for t in range(int(t_start), -1, -1):
-        eps = model(_network_input(x.float(), c), torch.tensor(t)).double()
-        mean_coef, eps_coef, sigma = map(float, schedule.ancestral_coefficients(t))
-        x = mean_coef * (x - eps_coef * eps)
-        if t > 0:
-            x = x + sigma * torch.as_tensor(noise(t), dtype=torch.float64)
-    return x.numpy()
+    """Ancestral DDPM with the torch network (see ``ort_sampler.ddpm_chain``)."""
+    return ddpm_chain(torch_eps_fn(model), schedule, x_start, t_start, noise, cond)
 
 
 # ----- ONNX export --------------------------------------------------------------------

@@ -296,7 +296,8 @@ def ddim_chain(
 ) -> np.ndarray:
     """Deterministic DDIM from ``x_start`` (float (B, 2)) at ``t_start``.
 
-    ``eps_fn(x, t)`` is one network call. Same math as :func:`wigenai.ddpm.sample_ddim`.
+    ``eps_fn(x, t)`` is one network call. The torch model runs it too
+    (:func:`wigenai.ddpm.sample_ddim`).
     Returns the clean estimate in network units, float64 (B, 2).
     """
     x = np.asarray(x_start, dtype=np.float64)
@@ -319,8 +320,8 @@ def ddpm_chain(
     cond: np.ndarray | None = None,
 ) -> np.ndarray:
     """Ancestral DDPM from ``x_start`` at ``t_start``; ``noise(t)`` gives the standard
-    normal (B, 2) array injected when leaving step ``t > 0``. Same math as
-    :func:`wigenai.ddpm.sample_ddpm`."""
+    normal (B, 2) array injected when leaving step ``t > 0``.
+    The torch model runs it too (:func:`wigenai.ddpm.sample_ddpm`)."""
     x = np.asarray(x_start, dtype=np.float64)
     for t in range(int(t_start), -1, -1):
         eps = eps_fn(_with_cond(x, cond), t)
