@@ -137,7 +137,9 @@ class ddpm_denoiser(gr.sync_block):  # noqa: N801 (GNU Radio block naming)
             with self._lock:
                 x0 = self._denoiser.denoise(y)
                 idx = self._denoiser.nearest(x0) if self._decisions else None
-        except Exception as err:  # noqa: BLE001 - a model failure must not kill the process
+        # A model failure is logged and ends the flowgraph; it must not raise through
+        # the scheduler.
+        except Exception as err:  # noqa: BLE001
             if not self._failed:
                 self.logger.error(
                     f"{self.model_file}: inference failed ({err}); stopping the flowgraph"
