@@ -106,6 +106,8 @@ def _ddpm_receiver(modulation, args):
         options["sampler"] = args.sampler
     if args.steps is not None:
         options["steps"] = args.steps
+    if args.combine is not None:
+        options["combine"] = args.combine
     return DdpmReceiver(str(path), **options)
 
 
@@ -280,6 +282,12 @@ def _add_ber(sub):
         type=int,
         default=None,
         help="DDPM receiver's DDIM steps per symbol (default 2)",
+    )
+    p.add_argument(
+        "--combine",
+        default=None,
+        choices=("mean", "vote"),
+        help="how ancestral runs combine: decide on the mean x0 (default) or vote",
     )
     p.add_argument("--ddpm-model", default=None, help="ONNX denoiser (default shipped)")
     p.add_argument("--ae-model", default=None, help="ONNX autoencoder (default shipped)")
