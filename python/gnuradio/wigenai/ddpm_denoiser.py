@@ -97,6 +97,7 @@ class ddpm_denoiser(gr.sync_block):  # noqa: N801 (GNU Radio block naming)
         self._lock = threading.Lock()
         self._decisions = bool(decisions)
         self._nonfinite = 0
+        self._nonfinite_out = 0
         self._failed = False
         self.model_file = path
         self.logger.info(
@@ -118,6 +119,10 @@ class ddpm_denoiser(gr.sync_block):  # noqa: N801 (GNU Radio block naming)
     def nonfinite_count(self):
         """Number of NaN or infinite input samples replaced by 0 so far."""
         return self._nonfinite
+
+    def nonfinite_output_count(self):
+        """Number of non-finite model estimates replaced by 0 (a broken model)."""
+        return self._nonfinite_out
 
     # ----- streaming --------------------------------------------------------------
 
@@ -146,7 +151,15 @@ class ddpm_denoiser(gr.sync_block):  # noqa: N801 (GNU Radio block naming)
                 )
                 self._failed = True
             return gr.WORK_DONE
-        x0 = np.where(np.isfinite(x0), x0, 0.0)
+        bad_out = ~np.isfinite(x0)
+        if bad_out.any():
+            if self._nonfinite_out == 0:
+                self.logger.error(
+                    f"{self.model_file}: the model gave non-finite estimates; they are "
+                    "replaced by 0 (counted in nonfinite_output_count(); logged once)"
+                )
+            self._nonfinite_out += int(bad_out.sum())
+            x0 = np.where(bad_out, 0.0, x0)
         output_items[0][:n] = x0
         if self._decisions:
             output_items[1][:n] = idx

@@ -89,6 +89,7 @@ class qa_ddpm_denoiser(gr_unittest.TestCase):
         out, _ = run_block(block, y)
         self.assertTrue(np.all(np.isfinite(out)))
         self.assertEqual(block.nonfinite_count(), int(np.sum(~np.isfinite(y))))
+        self.assertEqual(block.nonfinite_output_count(), 0)
 
     def test_bad_settings_name_the_parameter(self):
         cases = [
