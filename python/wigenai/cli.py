@@ -1,4 +1,4 @@
-"""The ``wigenai`` command line: BER sweeps, training, and (later) benchmarks.
+"""The ``wigenai`` command line: BER and MI sweeps, training, and (later) benchmarks.
 
 Every sub-command prints a table, and can write JSON records and a plot.
 """
@@ -296,15 +296,23 @@ def _add_ber(sub):
     p.set_defaults(func=cmd_ber)
 
 
+TRAINERS = {
+    "denoiser": ("train_denoiser", "the receiver's DDPM denoiser (case study 1)"),
+    "autoencoder": ("autoencoder", "the autoencoder benchmark of Aoudia and Hoydis"),
+    "shaper": ("train_shaper", "the transmitter's DDPM shaper (case study 2)"),
+    "stark": ("stark", "the shaping benchmark of Stark, Aoudia and Hoydis"),
+}
+
+
 def _add_train(sub):
-    p = sub.add_parser("train", help="train a model and export it to ONNX")
+    import importlib
+
+    p = sub.add_parser("train", help="train a model and export it")
     tsub = p.add_subparsers(dest="what", required=True)
-    for what, module in (("denoiser", "train_denoiser"), ("autoencoder", "autoencoder")):
-        tp = tsub.add_parser(what, help=f"train a {what}")
+    for what, (module, text) in TRAINERS.items():
+        tp = tsub.add_parser(what, help=f"train {text}")
         tp.set_defaults(module=module)
-        tp.add_argument("--config", required=True, help="YAML or JSON config file")
-        tp.add_argument("--out", required=True, help="output ONNX path")
-        tp.add_argument("--seed", type=int, default=None, help="overrides the config")
+        importlib.import_module(f"wigenai.{module}").add_arguments(tp)
     p.set_defaults(func=cmd_train)
 
 
@@ -315,6 +323,96 @@ def cmd_train(args) -> int:
     return module.main(args) or 0
 
 
+def cmd_mi(args) -> int:
+    from . import mi
+    from .constellation import check_square_order
+    from .paths import models_dir
+    from .shaping import SHAPERS
+
+    try:
+        order = check_square_order(args.order)
+    except ValueError as err:
+        raise CliError(f"--order: {str(err).split(': ', 1)[1]}") from None
+    if args.symbols < 2:
+        raise CliError(f"--symbols: must be >= 2, got {args.symbols}")
+    snrs = parse_range(args.snr)
+    methods = [m.strip() for m in args.shapers.split(",") if m.strip()]
+    for m in methods:
+        if m not in SHAPERS:
+            raise CliError(
+                f"--shapers: unknown shaper {m!r}, expected {', '.join(SHAPERS)}"
+            )
+    name = Constellation(order).name
+    shaper_model = args.shaper_model or str(models_dir() / f"shaper-{name}.onnx")
+    stark_model = args.stark_model or str(models_dir() / f"stark-{name}.json")
+    ddpm_options = {
+        "sampler": args.ddpm_sampler,
+        "steps": args.ddpm_steps,
+        "symbols": args.ddpm_symbols,
+        "seed": args.seed,
+    }
+    try:
+        sources = mi.PmfSources(
+            order,
+            args.noise,
+            shaper_model if "ddpm" in methods else None,
+            stark_model if "stark" in methods else None,
+            ddpm_options,
+        )
+        records = mi.run_sweep(
+            sources, methods, snrs, args.symbols, seed=args.seed, progress=not args.quiet
+        )
+    except (ValueError, FileNotFoundError) as err:
+        raise CliError(str(err)) from None
+    mi.print_table(records, methods, snrs)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump([r.as_json() for r in records], fh, indent=1)
+        log.info("wrote %s", args.json)
+    if args.plot:
+        mi.plot(records, methods, args.plot)
+    return 0
+
+
+def _add_mi(sub):
+    p = sub.add_parser(
+        "mi",
+        help="mutual information of shaped constellations vs SNR",
+        description="Mutual information (bits per symbol, Monte Carlo with the true "
+        "noise law) of square QAM under each shaper's pmf, at unit average energy, "
+        "next to log2(1+SNR). SNR is Es/N0 per complex symbol.",
+    )
+    p.add_argument("--order", type=int, default=16, help="16 or 64 (square QAM)")
+    p.add_argument(
+        "--shapers",
+        default="uniform,ddpm,mb,ba,stark",
+        help="comma list of uniform, ddpm, mb (Maxwell-Boltzmann), ba (Blahut-Arimoto), "
+        "stark (the benchmark)",
+    )
+    p.add_argument("--snr", default="-10:20:2.5", help="START:STOP:STEP in dB or a list")
+    p.add_argument("--noise", default="awgn", choices=NOISE_LAWS)
+    p.add_argument("--symbols", type=int, default=200_000, help="Monte Carlo samples")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--shaper-model", default=None, help="ONNX shaper (default shipped)")
+    p.add_argument("--stark-model", default=None, help="benchmark JSON (default shipped)")
+    p.add_argument(
+        "--ddpm-sampler",
+        default="ddpm",
+        choices=("ddpm", "ddim"),
+        help="reverse chain of the DDPM shaper (default: ancestral, the paper's)",
+    )
+    p.add_argument("--ddpm-steps", type=int, default=2, help="DDIM calls (ddim only)")
+    p.add_argument(
+        "--ddpm-symbols",
+        type=int,
+        default=20000,
+        help="generated symbols per DDPM pmf estimate",
+    )
+    p.add_argument("--json", default=None, help="write the records to this JSON file")
+    p.add_argument("--plot", default=None, help="write a PNG plot")
+    p.set_defaults(func=cmd_mi)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wigenai", description="Diffusion models in software-defined radio chains."
@@ -323,6 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_ber(sub)
+    _add_mi(sub)
     _add_train(sub)
     return parser
 

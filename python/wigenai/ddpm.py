@@ -202,6 +202,7 @@ def export_onnx(model: EpsilonNetwork, contract: Contract, path: str) -> None:
                 dynamo=False,
             )
         write_contract(tmp, contract)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a model is a shipped file
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -41,6 +41,31 @@ def symbol_errors(sent: np.ndarray, decided: np.ndarray) -> int:
     return int(np.count_nonzero(np.asarray(sent) != np.asarray(decided)))
 
 
+def information_density(
+    log_lik: np.ndarray, sent: np.ndarray, log_prior: np.ndarray
+) -> np.ndarray:
+    """Per-sample information density in bits, ``log2 q(y|x) - log2 q(y)``.
+
+    ``log_lik`` (N, M): ``log q(y_n | x_m)``; ``sent`` (N,): index of the symbol sent
+    for each sample; ``log_prior`` (M,): natural log of the input pmf. Its mean over
+    samples drawn from the prior and the channel estimates I(X;Y) (true law) or the
+    achievable rate of a receiver that assumes the law ``q`` (mismatched law).
+    """
+    log_lik = np.asarray(log_lik, dtype=float)
+    sent = np.asarray(sent, dtype=np.int64)
+    log_py = logsumexp(log_lik + np.asarray(log_prior)[None, :], axis=1)
+    return (log_lik[np.arange(sent.size), sent] - log_py) / math.log(2.0)
+
+
+def mean_with_ci(samples: np.ndarray) -> tuple[float, float]:
+    """Sample mean and its 95 % confidence half-width (1.96 standard errors)."""
+    samples = np.asarray(samples, dtype=float).reshape(-1)
+    if samples.size < 2:
+        return float(samples.mean()) if samples.size else float("nan"), 0.0
+    half = 1.96 * samples.std(ddof=1) / math.sqrt(samples.size)
+    return float(samples.mean()), float(half)
+
+
 def mutual_information(
     log_lik: np.ndarray, sent: np.ndarray, log_prior: np.ndarray
 ) -> tuple[float, float]:
@@ -57,16 +82,10 @@ def mutual_information(
     log_prior : array (M,)
         Natural log of the input pmf.
 
-    The estimate is the sample mean of the information density
-    ``log2 q(y|x) - log2 sum_x' p(x') q(y|x')``; the half-width is 1.96 standard
-    errors of that mean.
+    The estimate is the sample mean of :func:`information_density`; the half-width
+    is 1.96 standard errors of that mean.
     """
-    log_lik = np.asarray(log_lik, dtype=float)
-    sent = np.asarray(sent, dtype=np.int64)
-    log_py = logsumexp(log_lik + np.asarray(log_prior)[None, :], axis=1)
-    density = (log_lik[np.arange(sent.size), sent] - log_py) / math.log(2.0)
-    half = 1.96 * density.std(ddof=1) / math.sqrt(density.size) if density.size > 1 else 0
-    return float(density.mean()), float(half)
+    return mean_with_ci(information_density(log_lik, sent, log_prior))
 
 
 def entropy_bits(pmf: np.ndarray) -> float:

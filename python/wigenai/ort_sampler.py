@@ -71,6 +71,49 @@ def link_from_contract(contract, snr_db: float) -> LinkParams:
     )
 
 
+class EpsilonSession:
+    """One ONNX Runtime session of an epsilon network, called in fixed-size batches.
+
+    Parameters
+    ----------
+    path : str
+        ONNX model file (its contract is checked by the caller).
+    threads : int
+        onnxruntime intra-op threads, >= 1.
+    batch_size : int
+        Rows per ``session.run``, >= 1.
+    """
+
+    def __init__(self, path: str, threads: int = 2, batch_size: int = 65536):
+        import onnxruntime as ort
+
+        threads = _positive_int(threads, "threads")
+        self.batch_size = _positive_int(batch_size, "batch_size")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(
+                os.fspath(path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as err:  # onnxruntime raises its own exception types
+            raise ValueError(
+                f"{path}: onnxruntime cannot load the model ({err})"
+            ) from None
+
+    def eps(self, x: np.ndarray, t: int) -> np.ndarray:
+        """Epsilon (float64 (B, 2)) for float (B, 2 or 4) states at step ``t``."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        out = np.empty((x.shape[0], 2), dtype=np.float64)
+        t_in = np.array(int(t), dtype=np.int64)
+        for lo in range(0, x.shape[0], self.batch_size):
+            chunk = x[lo : lo + self.batch_size]
+            out[lo : lo + chunk.shape[0]] = self.session.run(
+                ["eps"], {"x": chunk, "t": t_in}
+            )[0]
+        return out
+
+
 class OrtDenoiser:
     """Reconstructs transmitted symbols with a denoiser model file.
 
@@ -117,8 +160,6 @@ class OrtDenoiser:
         adc_noise: bool = True,
         spacing: float = DDIM_SPACING,
     ):
-        import onnxruntime as ort
-
         self.contract = load_contract(path, kind="denoiser")
         self.schedule = DiffusionSchedule(self.contract.betas, self.contract.input_scale)
         self.sampler = str(sampler).lower()
@@ -145,12 +186,8 @@ class OrtDenoiser:
         self.schedule.ddim_steps(0, 1, self.spacing)  # validates spacing
         self.rng = np.random.default_rng(seed)
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(
-            os.fspath(path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        self.network = EpsilonSession(path, threads, self.batch_size)
+        self.session = self.network.session
         self.conditional = self.contract.variant == "conditional"
         link_info = self.contract.training_link
         self.points = self.contract.points
@@ -191,15 +228,7 @@ class OrtDenoiser:
 
     def eps(self, x: np.ndarray, t: int) -> np.ndarray:
         """One network call: epsilon for float (B, 2 or 4) states at step ``t``."""
-        x = np.ascontiguousarray(x, dtype=np.float32)
-        out = np.empty((x.shape[0], 2), dtype=np.float64)
-        t_in = np.array(int(t), dtype=np.int64)
-        for lo in range(0, x.shape[0], self.batch_size):
-            chunk = x[lo : lo + self.batch_size]
-            out[lo : lo + chunk.shape[0]] = self.session.run(
-                ["eps"], {"x": chunk, "t": t_in}
-            )[0]
-        return out
+        return self.network.eps(x, t)
 
     def denoise(self, y: np.ndarray, h: np.ndarray | None = None) -> np.ndarray:
         """Estimate the transmitted symbols (complex, unit-energy units).

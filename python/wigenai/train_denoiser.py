@@ -15,6 +15,8 @@ Configuration keys (YAML or JSON; every key optional, defaults below)
 ==========================  ============  ==============================================
 key                         default       meaning
 ==========================  ============  ==============================================
+kind                        denoiser      denoiser (receiver) or shaper (transmitter,
+                                          ``wigenai train shaper``; unconditional only)
 modulation                  qpsk          qpsk, 16qam or 64qam
 variant                     unconditional unconditional (x_t) or conditional (x_t, y)
 seed                        1             seeds numpy (channel) and torch
@@ -65,6 +67,7 @@ import yaml
 from .channel import ImpairedChannel, LinkParams
 from .constellation import Constellation, order_of
 from .model_contract import (
+    KINDS,
     Contract,
     DiffusionSchedule,
     beta_schedule,
@@ -75,6 +78,7 @@ from .model_contract import (
 log = logging.getLogger(__name__)
 
 DEFAULTS = {
+    "kind": "denoiser",
     "modulation": "qpsk",
     "variant": "unconditional",
     "seed": 1,
@@ -134,6 +138,13 @@ def merge_config(config: dict | None) -> dict:
         raise ValueError(
             f"config: variant {merged['variant']!r} is not 'unconditional'"
             " or 'conditional'"
+        )
+    if merged["kind"] not in KINDS:
+        raise ValueError(f"config: kind {merged['kind']!r} is not one of {KINDS}")
+    if merged["kind"] == "shaper" and merged["variant"] != "unconditional":
+        raise ValueError(
+            "config: a shaper generates symbols from noise alone, so its variant "
+            f"must be 'unconditional', got {merged['variant']!r}"
         )
     order_of(merged["modulation"])
     lo, hi = (float(v) for v in merged["link"]["snr_db_range"])
@@ -319,9 +330,10 @@ def run(config: dict, out_path: str, progress: bool = True) -> dict:
     generator = torch.Generator().manual_seed(seed)
     batch_size = int(train["batch_size"])
     log.info(
-        "training %s %s denoiser: T=%d, steps 0..%d for %s dB, %d x %d samples",
+        "training %s %s %s: T=%d, steps 0..%d for %s dB, %d x %d samples",
         config["variant"],
         config["modulation"],
+        config["kind"],
         schedule.T,
         data.t_hi,
         config["link"]["snr_db_range"],
@@ -331,7 +343,11 @@ def run(config: dict, out_path: str, progress: bool = True) -> dict:
 
     losses = []
     bar = tqdm(
-        range(steps), desc="denoiser", unit="step", mininterval=2.0, disable=not progress
+        range(steps),
+        desc=config["kind"],
+        unit="step",
+        mininterval=2.0,
+        disable=not progress,
     )
     for k in bar:
         x0_np, cond_np, t_top = data.batch(batch_size)
@@ -358,7 +374,7 @@ def run(config: dict, out_path: str, progress: bool = True) -> dict:
     train_s = time.monotonic() - started
 
     contract = Contract(
-        kind="denoiser",
+        kind=config["kind"],
         variant=config["variant"],
         betas=[float(b) for b in betas],
         constellation=constellation_entry(
@@ -389,6 +405,7 @@ def run(config: dict, out_path: str, progress: bool = True) -> dict:
     log.info("loss at 10 points: %s", " ".join(f"{v:.4f}" for v in curve))
     summary = {
         "out": out_path,
+        "kind": config["kind"],
         "variant": config["variant"],
         "modulation": config["modulation"],
         "steps": steps,
