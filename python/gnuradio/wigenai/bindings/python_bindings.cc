@@ -12,6 +12,9 @@
 namespace py = pybind11;
 
 void bind_hwi_channel_cc(py::module& m);
+#ifdef WIGENAI_HAVE_ORT
+void bind_ddpm_denoiser_cc(py::module& m);
+#endif
 
 PYBIND11_MODULE(wigenai_python, m)
 {
@@ -22,4 +25,7 @@ PYBIND11_MODULE(wigenai_python, m)
     py::module::import("gnuradio.gr");
 
     bind_hwi_channel_cc(m);
+#ifdef WIGENAI_HAVE_ORT
+    bind_ddpm_denoiser_cc(m);
+#endif
 }

@@ -1,0 +1,427 @@
+/* -*- c++ -*- */
+/*
+ * Copyright 2025 The WiGenAI authors.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "ddpm_denoiser_cc_impl.h"
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <gnuradio/io_signature.h>
+#include <stdexcept>
+
+#ifndef WIGENAI_MODELS_DIR
+#define WIGENAI_MODELS_DIR "/usr/local/share/gr-wigenai/models"
+#endif
+
+namespace gr {
+namespace wigenai {
+
+namespace {
+
+int points_of(const std::string& modulation)
+{
+    if (modulation == "qpsk") {
+        return 4;
+    }
+    if (modulation == "16qam") {
+        return 16;
+    }
+    if (modulation == "64qam") {
+        return 64;
+    }
+    throw std::invalid_argument("modulation: unknown '" + modulation +
+                                "', expected one of ['16qam', '64qam', 'qpsk']");
+}
+
+// The shipped model of a modulation: $WIGENAI_MODELS, else the install's models folder
+// (wigenai.paths.models_dir does the same for the Python blocks).
+std::string resolve_model(const std::string& model_file, const std::string& modulation)
+{
+    points_of(modulation); // an unknown modulation is the first error to report
+    if (!model_file.empty()) {
+        return model_file;
+    }
+    const char* env = std::getenv("WIGENAI_MODELS");
+    const std::string dir = (env && *env) ? env : WIGENAI_MODELS_DIR;
+    return dir + "/denoiser-" + modulation + ".onnx";
+}
+
+std::string check_sampler(const std::string& sampler)
+{
+    if (sampler != "ddim" && sampler != "ddpm") {
+        throw std::invalid_argument("sampler: unknown '" + sampler +
+                                    "', expected one of ('ddim', 'ddpm')");
+    }
+    return sampler;
+}
+
+std::string check_combine(const std::string& combine)
+{
+    if (combine != "mean" && combine != "vote") {
+        throw std::invalid_argument("combine: unknown '" + combine +
+                                    "', expected one of ('mean', 'vote')");
+    }
+    return combine;
+}
+
+int check_positive(int value, const char* name)
+{
+    if (value < 1) {
+        throw std::invalid_argument(std::string(name) +
+                                    ": expected an integer >= 1, got " +
+                                    std::to_string(value));
+    }
+    return value;
+}
+
+} // namespace
+
+bool ddpm_denoiser_cc::cuda_available() { return detail::onnx_epsilon::cuda_available(); }
+
+ddpm_denoiser_cc::sptr ddpm_denoiser_cc::make(const std::string& modulation,
+                                              const std::string& model_file,
+                                              double snr_db,
+                                              const std::string& sampler,
+                                              int steps,
+                                              int runs,
+                                              const std::string& combine,
+                                              int batch_size,
+                                              int threads,
+                                              bool decisions,
+                                              const std::string& provider,
+                                              uint64_t seed)
+{
+    return gnuradio::make_block_sptr<ddpm_denoiser_cc_impl>(modulation,
+                                                            model_file,
+                                                            snr_db,
+                                                            sampler,
+                                                            steps,
+                                                            runs,
+                                                            combine,
+                                                            batch_size,
+                                                            threads,
+                                                            decisions,
+                                                            provider,
+                                                            seed);
+}
+
+ddpm_denoiser_cc_impl::ddpm_denoiser_cc_impl(const std::string& modulation,
+                                             const std::string& model_file,
+                                             double snr_db,
+                                             const std::string& sampler,
+                                             int steps,
+                                             int runs,
+                                             const std::string& combine,
+                                             int batch_size,
+                                             int threads,
+                                             bool decisions,
+                                             const std::string& provider,
+                                             uint64_t seed)
+    : gr::sync_block(
+          "ddpm_denoiser_cc",
+          gr::io_signature::make(1, 1, sizeof(gr_complex)),
+          decisions ? gr::io_signature::make2(2, 2, sizeof(gr_complex), sizeof(uint8_t))
+                    : gr::io_signature::make(1, 1, sizeof(gr_complex)))
+    , d_model_file(resolve_model(model_file, modulation))
+    , d_provider(provider)
+    , d_net(d_model_file, "denoiser", threads, batch_size, provider)
+    , d_schedule(d_net.model().betas, d_net.model().input_scale)
+    , d_conditional(d_net.model().variant == "conditional")
+    , d_decisions(decisions)
+    , d_snr_db(0.0)
+    , d_sampler(check_sampler(sampler))
+    , d_steps(0)
+    , d_runs(check_positive(runs, "runs"))
+    , d_combine(check_combine(combine))
+    , d_start_step(0)
+    , d_rng(seed)
+{
+    const int order = points_of(modulation);
+    const auto& model = d_net.model();
+    if (static_cast<int>(model.points.size()) != order) {
+        throw std::invalid_argument(
+            d_model_file + ": contract field 'constellation' has " +
+            std::to_string(model.points.size()) + " points, the block is set to " +
+            modulation + " (" + std::to_string(order) + " points)");
+    }
+    if (order > 256) {
+        throw std::invalid_argument(
+            "modulation: the decision output holds at most 256 points");
+    }
+    for (const auto& p : model.points) {
+        const auto& link = model.link;
+        d_decision_points.emplace_back(
+            detail::quantize(p.real(), link.quant_bits, link.dac_full_scale),
+            detail::quantize(p.imag(), link.quant_bits, link.dac_full_scale));
+    }
+    set_steps(steps);
+    set_snr_db(snr_db);
+    d_logger->info("{:s}: {:s} denoiser on {:s}, {:s} with {:d} network calls per "
+                   "symbol at {:g} dB",
+                   d_model_file,
+                   model.variant,
+                   d_provider,
+                   d_sampler,
+                   calls_per_symbol(),
+                   d_snr_db);
+}
+
+// ----- settings
+// -------------------------------------------------------------------------
+
+void ddpm_denoiser_cc_impl::set_snr_db(double snr_db)
+{
+    if (!std::isfinite(snr_db) || std::abs(snr_db) > 3000.0) {
+        throw std::invalid_argument("snr_db: must be finite (|snr_db| <= 3000), got " +
+                                    std::to_string(snr_db));
+    }
+    gr::thread::scoped_lock guard(d_setlock);
+    d_snr_db = snr_db;
+    d_start_step =
+        d_schedule.start_step(detail::effective_snr(d_net.model().link, snr_db));
+}
+
+void ddpm_denoiser_cc_impl::set_sampler(const std::string& sampler)
+{
+    gr::thread::scoped_lock guard(d_setlock);
+    d_sampler = check_sampler(sampler);
+}
+
+void ddpm_denoiser_cc_impl::set_steps(int steps)
+{
+    if (steps < 1 || steps > d_schedule.T()) {
+        throw std::invalid_argument("steps: expected 1.." +
+                                    std::to_string(d_schedule.T()) +
+                                    " (the model's T), got " + std::to_string(steps));
+    }
+    gr::thread::scoped_lock guard(d_setlock);
+    d_steps = steps;
+}
+
+void ddpm_denoiser_cc_impl::set_runs(int runs)
+{
+    check_positive(runs, "runs");
+    gr::thread::scoped_lock guard(d_setlock);
+    d_runs = runs;
+}
+
+void ddpm_denoiser_cc_impl::set_combine(const std::string& combine)
+{
+    gr::thread::scoped_lock guard(d_setlock);
+    d_combine = check_combine(combine);
+}
+
+int ddpm_denoiser_cc_impl::calls_per_symbol() const
+{
+    if (d_sampler == "ddim") {
+        return static_cast<int>(
+            d_schedule.ddim_steps(d_start_step, d_steps, detail::ddim_spacing).size());
+    }
+    return d_runs * (d_start_step + 1);
+}
+
+// ----- the reverse chain ---------------------------------------------------------------
+
+void ddpm_denoiser_cc_impl::feed(size_t n, const double* state)
+{
+    const size_t width = d_conditional ? 4 : 2;
+    d_input.resize(n * width);
+    for (size_t i = 0; i < n; ++i) {
+        d_input[i * width] = static_cast<float>(state[2 * i]);
+        d_input[i * width + 1] = static_cast<float>(state[2 * i + 1]);
+        if (d_conditional) {
+            d_input[i * width + 2] = static_cast<float>(d_start[2 * i]);
+            d_input[i * width + 3] = static_cast<float>(d_start[2 * i + 1]);
+        }
+    }
+}
+
+void ddpm_denoiser_cc_impl::ddim(size_t n, double* x)
+{
+    const auto seq = d_schedule.ddim_steps(d_start_step, d_steps, detail::ddim_spacing);
+    for (size_t i = 0; i < seq.size(); ++i) {
+        feed(n, x);
+        d_net.eps(d_input.data(), n, seq[i], d_eps.data());
+        const double ab_t = d_schedule.alpha_bar(seq[i]);
+        const double ab_next =
+            i + 1 < seq.size() ? d_schedule.alpha_bar(seq[i + 1]) : 1.0;
+        const double s_t = std::sqrt(1.0 - ab_t);
+        const double r_t = std::sqrt(ab_t);
+        const double s_next = std::sqrt(1.0 - ab_next);
+        const double r_next = std::sqrt(ab_next);
+        for (size_t k = 0; k < 2 * n; ++k) {
+            const double x0 = (x[k] - s_t * d_eps[k]) / r_t;
+            x[k] = r_next * x0 + s_next * d_eps[k];
+        }
+    }
+}
+
+void ddpm_denoiser_cc_impl::ancestral(size_t n, double* x)
+{
+    for (int t = d_start_step; t >= 0; --t) {
+        feed(n, x);
+        d_net.eps(d_input.data(), n, t, d_eps.data());
+        double a, b, sigma;
+        d_schedule.ancestral(t, a, b, sigma);
+        for (size_t k = 0; k < 2 * n; ++k) {
+            x[k] = a * (x[k] - b * d_eps[k]);
+            if (t > 0) {
+                x[k] += sigma * d_normal(d_rng);
+            }
+        }
+    }
+}
+
+void ddpm_denoiser_cc_impl::run_chain(size_t n, double* x0)
+{
+    const int runs = d_sampler == "ddim" ? 1 : d_runs;
+    d_eps.resize(2 * n);
+    d_state.resize(2 * n);
+    d_x0.resize(static_cast<size_t>(runs) * 2 * n);
+    for (int run = 0; run < runs; ++run) {
+        std::copy(d_start.begin(), d_start.begin() + 2 * n, d_state.begin());
+        if (d_sampler == "ddim") {
+            ddim(n, d_state.data());
+        } else {
+            ancestral(n, d_state.data());
+        }
+        std::copy(d_state.begin(), d_state.end(), d_x0.begin() + run * 2 * n);
+    }
+
+    const double scale = d_schedule.input_scale();
+    for (size_t k = 0; k < 2 * n; ++k) {
+        double sum = 0.0;
+        for (int run = 0; run < runs; ++run) {
+            sum += d_x0[run * 2 * n + k];
+        }
+        x0[k] = sum / runs / scale;
+    }
+}
+
+uint8_t ddpm_denoiser_cc_impl::nearest(double re, double im) const
+{
+    size_t best = 0;
+    double best_d = INFINITY;
+    for (size_t m = 0; m < d_decision_points.size(); ++m) {
+        const double dr = re - d_decision_points[m].real();
+        const double di = im - d_decision_points[m].imag();
+        const double d = dr * dr + di * di;
+        if (d < best_d) {
+            best_d = d;
+            best = m;
+        }
+    }
+    return static_cast<uint8_t>(best);
+}
+
+int ddpm_denoiser_cc_impl::work(int noutput_items,
+                                gr_vector_const_void_star& input_items,
+                                gr_vector_void_star& output_items)
+{
+    const auto* in = static_cast<const gr_complex*>(input_items[0]);
+    auto* out = static_cast<gr_complex*>(output_items[0]);
+    const size_t n = static_cast<size_t>(noutput_items);
+    gr::thread::scoped_lock guard(d_setlock);
+
+    // Start state: y scaled to the start step, non-finite samples replaced by 0.
+    const double gain =
+        std::sqrt(d_schedule.alpha_bar(d_start_step)) * d_schedule.input_scale();
+    d_start.resize(2 * n);
+    uint64_t bad = 0;
+    for (size_t i = 0; i < n; ++i) {
+        double re = in[i].real();
+        double im = in[i].imag();
+        if (!std::isfinite(re) || !std::isfinite(im)) {
+            re = im = 0.0;
+            ++bad;
+        }
+        d_start[2 * i] = std::clamp(re * gain, -detail::start_clip, detail::start_clip);
+        d_start[2 * i + 1] =
+            std::clamp(im * gain, -detail::start_clip, detail::start_clip);
+    }
+    if (bad) {
+        if (d_nonfinite == 0) {
+            d_logger->warn("non-finite input samples replaced by 0 (counted in "
+                           "nonfinite_count(); logged once)");
+        }
+        d_nonfinite += bad;
+    }
+
+    std::vector<double> x0(2 * n);
+    try {
+        if (d_sampler == "ddpm" && d_runs > 1 && d_combine == "vote") {
+            // Majority of the runs' decisions; the output symbol is the mean estimate.
+            const int runs = d_runs;
+            std::vector<uint16_t> counts(n * d_decision_points.size(), 0);
+            std::vector<double> sum(2 * n, 0.0);
+            d_runs = 1;
+            for (int run = 0; run < runs; ++run) {
+                run_chain(n, x0.data());
+                for (size_t i = 0; i < n; ++i) {
+                    counts[i * d_decision_points.size() +
+                           nearest(x0[2 * i], x0[2 * i + 1])]++;
+                    sum[2 * i] += x0[2 * i];
+                    sum[2 * i + 1] += x0[2 * i + 1];
+                }
+            }
+            d_runs = runs;
+            for (size_t k = 0; k < 2 * n; ++k) {
+                x0[k] = sum[k] / runs;
+            }
+            if (d_decisions) {
+                auto* decided = static_cast<uint8_t*>(output_items[1]);
+                const size_t m = d_decision_points.size();
+                for (size_t i = 0; i < n; ++i) {
+                    decided[i] = static_cast<uint8_t>(
+                        std::max_element(counts.begin() + i * m,
+                                         counts.begin() + (i + 1) * m) -
+                        (counts.begin() + i * m));
+                }
+            }
+        } else {
+            run_chain(n, x0.data());
+            if (d_decisions) {
+                auto* decided = static_cast<uint8_t*>(output_items[1]);
+                for (size_t i = 0; i < n; ++i) {
+                    decided[i] = nearest(x0[2 * i], x0[2 * i + 1]);
+                }
+            }
+        }
+    } catch (const std::exception& err) {
+        // A model failure ends the flowgraph; it must not throw through the scheduler.
+        if (!d_failed) {
+            d_logger->error("{:s}: inference failed ({:s}); stopping the flowgraph",
+                            d_model_file,
+                            err.what());
+            d_failed = true;
+        }
+        return WORK_DONE;
+    }
+
+    uint64_t bad_out = 0;
+    for (size_t i = 0; i < n; ++i) {
+        double re = x0[2 * i];
+        double im = x0[2 * i + 1];
+        if (!std::isfinite(re) || !std::isfinite(im)) {
+            re = im = 0.0;
+            ++bad_out;
+        }
+        out[i] = gr_complex(static_cast<float>(re), static_cast<float>(im));
+    }
+    if (bad_out) {
+        if (d_nonfinite_out == 0) {
+            d_logger->error(
+                "{:s}: the model gave non-finite estimates; they are replaced "
+                "by 0 (counted in nonfinite_output_count(); logged once)",
+                d_model_file);
+        }
+        d_nonfinite_out += bad_out;
+    }
+    return noutput_items;
+}
+
+} // namespace wigenai
+} // namespace gr
