@@ -129,3 +129,36 @@ def test_shaped_loopback_reports_failed_blocks_at_low_snr():
     got = np.asarray(tb.conv_sink.data(), np.uint8)
     assert got.size == sent.size  # failed blocks still give their (zero) bits
     assert 0 < tb.conv_dematcher.failed_blocks() <= 20
+
+
+def test_cpp_and_python_denoisers_decide_alike_in_a_flowgraph():
+    top = load_top_block(ROOT / "apps" / "loopback_ddpm.grc")
+    tb = top(modulation="16qam", snr_db=0.0, n_symbols=40_000, seed=3)
+    tb.run()
+    python = np.asarray(tb.ddpm_sink.data(), np.int64)
+    cpp = np.asarray(tb.ddpm_cc_sink.data(), np.int64)
+    assert python.size == cpp.size == 40_000
+    assert np.mean(python == cpp) > 0.9995
+
+
+def test_bench_measures_every_case_in_a_running_flowgraph():
+    from wigenai import bench
+
+    doc = bench.run_bench(
+        "qpsk",
+        -5.0,
+        [2],
+        [1024],
+        ("cpp", "python", "per_item"),
+        seconds=0.5,
+        warmup=0.2,
+        rounds=1,
+        progress=False,
+    )
+    impls = {r["impl"] for r in doc["records"]}
+    assert impls == {"cpp", "python", "per_item"}
+    for r in doc["records"]:
+        assert r["samples_per_s"] > 0 and r["calls_per_symbol"] == 2
+        assert 0 < r["gflops"] < r["matmul_gflops"] * 2
+    assert set(doc["ratios"]) >= {"cpp_over_python", "cpp_over_per_item"}
+    assert doc["cuda"]["available"] in (True, False)

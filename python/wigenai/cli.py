@@ -413,6 +413,105 @@ def _add_mi(sub):
     p.set_defaults(func=cmd_mi)
 
 
+def cmd_bench(args) -> int:
+    from . import bench
+
+    try:
+        import gnuradio.wigenai  # noqa: F401
+    except ImportError as err:
+        raise CliError(f"needs GNU Radio and gr-wigenai's blocks ({err})") from None
+    if args.soak:
+        if args.soak < 5:
+            raise CliError(f"--soak: at least 5 seconds, got {args.soak}")
+        doc = bench.soak(args.soak, args.modulation, args.snr_db, args.threads)
+        print(
+            f"soak {doc['seconds']:.0f} s: {doc['samples_per_s']:.0f} symbols/s; "
+            f"resident {doc['rss_mb_at_60s']:.1f} MB at 60 s, "
+            f"{doc['rss_mb_at_end']:.1f} MB at the end "
+            f"({100 * doc['growth']:+.2f} %), max {doc['rss_mb_max']:.1f} MB"
+        )
+    else:
+        steps = [int(v) for v in parse_range(args.steps, "steps")]
+        batches = [int(v) for v in parse_range(args.batches, "batches")]
+        impls = [v.strip() for v in args.impls.split(",") if v.strip()]
+        for impl in impls:
+            if impl not in ("cpp", "python", "per_item"):
+                raise CliError(
+                    f"--impls: unknown {impl!r}, expected cpp, python, per_item"
+                )
+        if args.seconds < 2:
+            raise CliError(f"--seconds: at least 2, got {args.seconds}")
+        if args.rounds < 1:
+            raise CliError(f"--rounds: at least 1, got {args.rounds}")
+        try:
+            doc = bench.run_bench(
+                args.modulation,
+                args.snr_db,
+                steps,
+                batches,
+                impls,
+                args.seconds,
+                threads=args.threads,
+                progress=not args.quiet,
+            )
+        except ValueError as err:
+            raise CliError(str(err)) from None
+        _print_bench(doc)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(doc, fh, indent=1)
+        log.info("wrote %s", args.json)
+    return 0
+
+
+def _print_bench(doc) -> None:
+    print(
+        f"Denoiser throughput in a running flowgraph, {doc['modulation']} at "
+        f"{doc['snr_db']} dB, {doc['threads']} ORT threads, {doc['cpu_count']} CPUs "
+        f"({doc['flops_per_eval'] / 1e3:.1f} kFLOP per network call)"
+    )
+    print(
+        f"{'impl':>9} {'steps':>5} {'batch':>6} {'calls':>5} {'symbols/s':>11} "
+        f"{'GFLOP/s':>8} {'matmul':>7}  rounds"
+    )
+    for r in doc["records"]:
+        mark = " *" if r["default"] else ""
+        print(
+            f"{r['impl']:>9} {r['steps']:5d} {r['batch']:6d} {r['calls_per_symbol']:5d} "
+            f"{r['samples_per_s']:11.0f} {r['gflops']:8.2f} {r['matmul_gflops']:7.1f}  "
+            + " ".join(f"{v / 1e3:.0f}k" for v in r["samples_per_s_rounds"])
+            + mark
+        )
+    print(
+        "symbols/s: median of the interleaved rounds; * the block's default settings; "
+        "matmul: numpy float32 on the same shapes"
+    )
+    for key, value in doc["ratios"].items():
+        print(f"{key}: {value}")
+    print(f"CUDA: {doc['cuda']}")
+
+
+def _add_bench(sub):
+    p = sub.add_parser(
+        "bench",
+        help="throughput of the denoiser blocks in a running flowgraph",
+        description="Symbols per second of the C++ block, the Python block and a "
+        "per-item baseline, each in a running flowgraph, side by side in one run; "
+        "--soak S samples the resident memory of the default C++ case instead.",
+    )
+    p.add_argument("--modulation", default="qpsk", help="qpsk, 16qam or 64qam")
+    p.add_argument("--snr-db", type=float, default=-5.0, help="link Es/N0, dB")
+    p.add_argument("--steps", default="1,2,5,10,100", help="DDIM steps (100 = all)")
+    p.add_argument("--batches", default="1024,8192", help="batch sizes")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median)")
+    p.add_argument("--impls", default="cpp,python,per_item")
+    p.add_argument("--seconds", type=float, default=2.0, help="measured time per case")
+    p.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
+    p.add_argument("--soak", type=float, default=0.0, help="soak for this many seconds")
+    p.add_argument("--json", default=None, help="write the results to this JSON file")
+    p.set_defaults(func=cmd_bench)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wigenai", description="Diffusion models in software-defined radio chains."
@@ -423,6 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_ber(sub)
     _add_mi(sub)
     _add_train(sub)
+    _add_bench(sub)
     return parser
 
 
