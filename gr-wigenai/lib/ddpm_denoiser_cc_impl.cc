@@ -225,68 +225,21 @@ int ddpm_denoiser_cc_impl::calls_per_symbol() const
 
 // ----- the reverse chain ---------------------------------------------------------------
 
-void ddpm_denoiser_cc_impl::feed(size_t n, const double* state)
-{
-    const size_t width = d_conditional ? 4 : 2;
-    d_input.resize(n * width);
-    for (size_t i = 0; i < n; ++i) {
-        d_input[i * width] = static_cast<float>(state[2 * i]);
-        d_input[i * width + 1] = static_cast<float>(state[2 * i + 1]);
-        if (d_conditional) {
-            d_input[i * width + 2] = static_cast<float>(d_start[2 * i]);
-            d_input[i * width + 3] = static_cast<float>(d_start[2 * i + 1]);
-        }
-    }
-}
-
-void ddpm_denoiser_cc_impl::ddim(size_t n, double* x)
-{
-    const auto seq = d_schedule.ddim_steps(d_start_step, d_steps, detail::ddim_spacing);
-    for (size_t i = 0; i < seq.size(); ++i) {
-        feed(n, x);
-        d_net.eps(d_input.data(), n, seq[i], d_eps.data());
-        const double ab_t = d_schedule.alpha_bar(seq[i]);
-        const double ab_next =
-            i + 1 < seq.size() ? d_schedule.alpha_bar(seq[i + 1]) : 1.0;
-        const double s_t = std::sqrt(1.0 - ab_t);
-        const double r_t = std::sqrt(ab_t);
-        const double s_next = std::sqrt(1.0 - ab_next);
-        const double r_next = std::sqrt(ab_next);
-        for (size_t k = 0; k < 2 * n; ++k) {
-            const double x0 = (x[k] - s_t * d_eps[k]) / r_t;
-            x[k] = r_next * x0 + s_next * d_eps[k];
-        }
-    }
-}
-
-void ddpm_denoiser_cc_impl::ancestral(size_t n, double* x)
-{
-    for (int t = d_start_step; t >= 0; --t) {
-        feed(n, x);
-        d_net.eps(d_input.data(), n, t, d_eps.data());
-        double a, b, sigma;
-        d_schedule.ancestral(t, a, b, sigma);
-        for (size_t k = 0; k < 2 * n; ++k) {
-            x[k] = a * (x[k] - b * d_eps[k]);
-            if (t > 0) {
-                x[k] += sigma * d_normal(d_rng);
-            }
-        }
-    }
-}
-
 void ddpm_denoiser_cc_impl::run_chain(size_t n, double* x0)
 {
     const int runs = d_sampler == "ddim" ? 1 : d_runs;
-    d_eps.resize(2 * n);
     d_state.resize(2 * n);
     d_x0.resize(static_cast<size_t>(runs) * 2 * n);
     for (int run = 0; run < runs; ++run) {
         std::copy(d_start.begin(), d_start.begin() + 2 * n, d_state.begin());
+        const double* cond = d_conditional ? d_start.data() : nullptr;
         if (d_sampler == "ddim") {
-            ddim(n, d_state.data());
+            detail::ddim_chain(
+                d_net, d_schedule, d_state, n, d_start_step, d_steps, cond);
         } else {
-            ancestral(n, d_state.data());
+            detail::ddpm_chain(d_net, d_schedule, d_state, n, d_start_step, cond, [this] {
+                return d_normal(d_rng);
+            });
         }
         std::copy(d_state.begin(), d_state.end(), d_x0.begin() + run * 2 * n);
     }

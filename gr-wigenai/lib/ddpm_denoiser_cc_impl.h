@@ -55,9 +55,6 @@ public:
 
 private:
     void run_chain(size_t n, double* x0);
-    void ddim(size_t n, double* state);
-    void ancestral(size_t n, double* state);
-    void feed(size_t n, const double* state);
     uint8_t nearest(double re, double im) const;
 
     std::string d_model_file;
@@ -78,8 +75,6 @@ private:
     std::mt19937_64 d_rng;
     std::normal_distribution<double> d_normal;
     std::vector<double> d_start; // (n, 2) start state, also the conditioning sample
-    std::vector<float> d_input;  // (n, width) network input
-    std::vector<double> d_eps;   // (n, 2)
     std::vector<double> d_state; // (n, 2)
     std::vector<double> d_x0;    // (runs, n, 2)
 

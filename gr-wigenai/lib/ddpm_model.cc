@@ -380,6 +380,52 @@ void onnx_epsilon::eps(const float* x, size_t n, int64_t t, double* out)
     }
 }
 
+// ----- the chains ---------------------------------------------------------------------
+
+void network_input(const std::vector<double>& x,
+                   size_t n,
+                   const double* cond,
+                   std::vector<float>& out)
+{
+    const size_t width = cond ? 4 : 2;
+    out.resize(n * width);
+    for (size_t i = 0; i < n; ++i) {
+        out[i * width] = static_cast<float>(x[2 * i]);
+        out[i * width + 1] = static_cast<float>(x[2 * i + 1]);
+        if (cond) {
+            out[i * width + 2] = static_cast<float>(cond[2 * i]);
+            out[i * width + 3] = static_cast<float>(cond[2 * i + 1]);
+        }
+    }
+}
+
+void ddim_chain(onnx_epsilon& net,
+                const schedule& sched,
+                std::vector<double>& x,
+                size_t n,
+                int t_start,
+                int steps,
+                const double* cond)
+{
+    const auto seq = sched.ddim_steps(t_start, steps, ddim_spacing);
+    std::vector<float> input;
+    std::vector<double> eps(2 * n);
+    for (size_t i = 0; i < seq.size(); ++i) {
+        network_input(x, n, cond, input);
+        net.eps(input.data(), n, seq[i], eps.data());
+        const double ab_t = sched.alpha_bar(seq[i]);
+        const double ab_next = i + 1 < seq.size() ? sched.alpha_bar(seq[i + 1]) : 1.0;
+        const double s_t = std::sqrt(1.0 - ab_t);
+        const double r_t = std::sqrt(ab_t);
+        const double s_next = std::sqrt(1.0 - ab_next);
+        const double r_next = std::sqrt(ab_next);
+        for (size_t k = 0; k < 2 * n; ++k) {
+            const double x0 = (x[k] - s_t * eps[k]) / r_t;
+            x[k] = r_next * x0 + s_next * eps[k];
+        }
+    }
+}
+
 } // namespace detail
 } // namespace wigenai
 } // namespace gr

@@ -128,6 +128,59 @@ private:
     std::vector<float> d_out;
 };
 
+//! Deterministic DDIM from the (n, 2) start state x at t_start, in place (network
+//! units), as wigenai.ort_sampler.ddim_chain. cond: the (n, 2) conditioning sample of a
+//! conditional model, or nullptr.
+void ddim_chain(onnx_epsilon& net,
+                const schedule& sched,
+                std::vector<double>& x,
+                size_t n,
+                int t_start,
+                int steps,
+                const double* cond);
+
+//! Ancestral DDPM from x at t_start, in place, as wigenai.ort_sampler.ddpm_chain;
+//! normal() gives the standard normal draws injected when leaving a step t > 0.
+template <typename Normal>
+void ddpm_chain(onnx_epsilon& net,
+                const schedule& sched,
+                std::vector<double>& x,
+                size_t n,
+                int t_start,
+                const double* cond,
+                Normal&& normal);
+
+//! The network input rows for state x (and cond) of n rows, as float.
+void network_input(const std::vector<double>& x,
+                   size_t n,
+                   const double* cond,
+                   std::vector<float>& out);
+
+template <typename Normal>
+void ddpm_chain(onnx_epsilon& net,
+                const schedule& sched,
+                std::vector<double>& x,
+                size_t n,
+                int t_start,
+                const double* cond,
+                Normal&& normal)
+{
+    std::vector<float> input;
+    std::vector<double> eps(2 * n);
+    for (int t = t_start; t >= 0; --t) {
+        network_input(x, n, cond, input);
+        net.eps(input.data(), n, t, eps.data());
+        double a, b, sigma;
+        sched.ancestral(t, a, b, sigma);
+        for (size_t k = 0; k < 2 * n; ++k) {
+            x[k] = a * (x[k] - b * eps[k]);
+            if (t > 0) {
+                x[k] += sigma * normal();
+            }
+        }
+    }
+}
+
 } // namespace detail
 } // namespace wigenai
 } // namespace gr

@@ -237,7 +237,7 @@ def plot(records: list[MiRecord], methods: list[str], path: str) -> None:
     top.grid(True, alpha=0.3)
     top.legend()
     bottom.set_ylim(-0.05, 0.3)
-    bottom.set_ylabel(f"gain over {baseline} (bit)")
+    bottom.set_ylabel(f"gain vs {baseline} (bit)")
     bottom.set_xlabel("SNR Es/N0 (dB)")
     bottom.grid(True, alpha=0.3)
     fig.tight_layout()

@@ -14,6 +14,7 @@ namespace py = pybind11;
 void bind_hwi_channel_cc(py::module& m);
 #ifdef WIGENAI_HAVE_ORT
 void bind_ddpm_denoiser_cc(py::module& m);
+void bind_ddpm_shaper_c(py::module& m);
 #endif
 
 PYBIND11_MODULE(wigenai_python, m)
@@ -27,5 +28,6 @@ PYBIND11_MODULE(wigenai_python, m)
     bind_hwi_channel_cc(m);
 #ifdef WIGENAI_HAVE_ORT
     bind_ddpm_denoiser_cc(m);
+    bind_ddpm_shaper_c(m);
 #endif
 }
