@@ -225,7 +225,8 @@ def test_config_rejects_unknown_keys():
 
 
 @pytest.mark.parametrize(
-    "name,variant", [("qpsk", "unconditional"), ("16qam", "conditional")]
+    "name,variant",
+    [("qpsk", "unconditional"), ("16qam", "conditional"), ("64qam", "conditional")],
 )
 def test_shipped_configs_state_the_defaults(name, variant):
     """The YAML files document the defaults: they must not drift from the code.
