@@ -12,10 +12,6 @@
 #include <gnuradio/io_signature.h>
 #include <stdexcept>
 
-#ifndef WIGENAI_MODELS_DIR
-#define WIGENAI_MODELS_DIR "/usr/local/share/gr-wigenai/models"
-#endif
-
 namespace gr {
 namespace wigenai {
 
@@ -36,17 +32,12 @@ int points_of(const std::string& modulation)
                                 "', expected one of ['16qam', '64qam', 'qpsk']");
 }
 
-// The shipped model of a modulation: $WIGENAI_MODELS, else the install's models folder
-// (wigenai.paths.models_dir does the same for the Python blocks).
+// The model file, or the shipped one of the modulation.
 std::string resolve_model(const std::string& model_file, const std::string& modulation)
 {
     points_of(modulation); // an unknown modulation is the first error to report
-    if (!model_file.empty()) {
-        return model_file;
-    }
-    const char* env = std::getenv("WIGENAI_MODELS");
-    const std::string dir = (env && *env) ? env : WIGENAI_MODELS_DIR;
-    return dir + "/denoiser-" + modulation + ".onnx";
+    return model_file.empty() ? detail::shipped_model("denoiser", modulation)
+                              : model_file;
 }
 
 std::string check_sampler(const std::string& sampler)
@@ -174,10 +165,7 @@ ddpm_denoiser_cc_impl::ddpm_denoiser_cc_impl(const std::string& modulation,
 
 void ddpm_denoiser_cc_impl::set_snr_db(double snr_db)
 {
-    if (!std::isfinite(snr_db) || std::abs(snr_db) > 3000.0) {
-        throw std::invalid_argument("snr_db: must be finite (|snr_db| <= 3000), got " +
-                                    std::to_string(snr_db));
-    }
+    detail::check_snr_db(snr_db);
     gr::thread::scoped_lock guard(d_setlock);
     d_snr_db = snr_db;
     d_start_step =
@@ -256,18 +244,7 @@ void ddpm_denoiser_cc_impl::run_chain(size_t n, double* x0)
 
 uint8_t ddpm_denoiser_cc_impl::nearest(double re, double im) const
 {
-    size_t best = 0;
-    double best_d = INFINITY;
-    for (size_t m = 0; m < d_decision_points.size(); ++m) {
-        const double dr = re - d_decision_points[m].real();
-        const double di = im - d_decision_points[m].imag();
-        const double d = dr * dr + di * di;
-        if (d < best_d) {
-            best_d = d;
-            best = m;
-        }
-    }
-    return static_cast<uint8_t>(best);
+    return static_cast<uint8_t>(detail::nearest_point(d_decision_points, re, im));
 }
 
 int ddpm_denoiser_cc_impl::work(int noutput_items,

@@ -13,8 +13,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <set>
 #include <stdexcept>
+
+#ifndef WIGENAI_MODELS_DIR
+#define WIGENAI_MODELS_DIR "/usr/local/share/gr-wigenai/models"
+#endif
 
 namespace gr {
 namespace wigenai {
@@ -163,6 +168,36 @@ contract parse_contract(const std::string& json_text,
         }
     }
     return c;
+}
+
+std::string shipped_model(const std::string& prefix, const std::string& name)
+{
+    const char* env = std::getenv("WIGENAI_MODELS");
+    const std::string dir = (env && *env) ? env : WIGENAI_MODELS_DIR;
+    return dir + "/" + prefix + "-" + name + ".onnx";
+}
+
+double check_snr_db(double snr_db)
+{
+    if (!std::isfinite(snr_db) || std::abs(snr_db) > 3000.0) {
+        throw std::invalid_argument("snr_db: must be finite (|snr_db| <= 3000), got " +
+                                    std::to_string(snr_db));
+    }
+    return snr_db;
+}
+
+int nearest_point(const std::vector<std::complex<double>>& points, double re, double im)
+{
+    int best = 0;
+    double best_d = INFINITY;
+    for (size_t m = 0; m < points.size(); ++m) {
+        const double d = std::norm(std::complex<double>(re, im) - points[m]);
+        if (d < best_d) {
+            best_d = d;
+            best = static_cast<int>(m);
+        }
+    }
+    return best;
 }
 
 double quantize(double value, int bits, double full_scale)

@@ -91,6 +91,17 @@ private:
 //! the receive quantizer's error and Bjornson's distortion (effective_snr in Python).
 double effective_snr(const training_link& link, double snr_db);
 
+//! The shipped model "<prefix>-<name>.onnx": in $WIGENAI_MODELS, else in the install's
+//! share/gr-wigenai/models (wigenai.paths.models_dir does the same for Python).
+std::string shipped_model(const std::string& prefix, const std::string& name);
+
+//! snr_db if it is finite and |snr_db| <= 3000 (as wigenai.channel.check_snr_db);
+//! else std::invalid_argument naming snr_db.
+double check_snr_db(double snr_db);
+
+//! Index of the point nearest to (re, im), the first on ties (numpy's argmin).
+int nearest_point(const std::vector<std::complex<double>>& points, double re, double im);
+
 //! Bound on each real entry of a chain's start state (model_contract.START_CLIP).
 constexpr double start_clip = 20.0;
 //! Exponent of the DDIM step grid (model_contract.DDIM_SPACING).

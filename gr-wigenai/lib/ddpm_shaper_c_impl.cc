@@ -12,10 +12,6 @@
 #include <gnuradio/io_signature.h>
 #include <stdexcept>
 
-#ifndef WIGENAI_MODELS_DIR
-#define WIGENAI_MODELS_DIR "/usr/local/share/gr-wigenai/models"
-#endif
-
 namespace gr {
 namespace wigenai {
 
@@ -27,12 +23,9 @@ std::string resolve_shaper(const std::string& model_file, int order)
         throw std::invalid_argument("order: expected 16 or 64 (square QAM), got " +
                                     std::to_string(order));
     }
-    if (!model_file.empty()) {
-        return model_file;
-    }
-    const char* env = std::getenv("WIGENAI_MODELS");
-    const std::string dir = (env && *env) ? env : WIGENAI_MODELS_DIR;
-    return dir + "/shaper-" + std::to_string(order) + "qam.onnx";
+    return model_file.empty()
+               ? detail::shipped_model("shaper", std::to_string(order) + "qam")
+               : model_file;
 }
 
 } // namespace
@@ -112,10 +105,7 @@ ddpm_shaper_c_impl::ddpm_shaper_c_impl(int order,
 
 void ddpm_shaper_c_impl::set_snr_db(double snr_db)
 {
-    if (!std::isfinite(snr_db) || std::abs(snr_db) > 3000.0) {
-        throw std::invalid_argument("snr_db: must be finite (|snr_db| <= 3000), got " +
-                                    std::to_string(snr_db));
-    }
+    detail::check_snr_db(snr_db);
     gr::thread::scoped_lock guard(d_setlock);
     const auto& link = d_net.model().link;
     const double used = std::clamp(snr_db, link.snr_db_low, link.snr_db_high);
@@ -195,16 +185,7 @@ void ddpm_shaper_c_impl::generate(size_t n, std::vector<int>& index)
         if (!std::isfinite(re) || !std::isfinite(im)) {
             re = im = 0.0; // a broken estimate snaps to an inner point, never NaN
         }
-        int best = 0;
-        double best_d = INFINITY;
-        for (size_t m = 0; m < points.size(); ++m) {
-            const double d = std::norm(std::complex<double>(re, im) - points[m]);
-            if (d < best_d) {
-                best_d = d;
-                best = static_cast<int>(m);
-            }
-        }
-        index[i] = best;
+        index[i] = detail::nearest_point(points, re, im);
     }
 }
 

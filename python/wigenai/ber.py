@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from .channel import ImpairedChannel, LinkParams
+from .channel import ImpairedChannel
 from .metrics import error_stderr
 from .receivers import Receiver
 
@@ -43,8 +43,19 @@ class BerRecord:
         }
 
 
+def _channel(link, snr_db: float, seed):
+    """A seeded channel at ``snr_db``: an ``ImpairedChannel`` for ``LinkParams``, or a
+    fresh copy of any link that can ``spawn(seed)`` itself (the structured links of
+    :mod:`wigenai.impairments`)."""
+    if hasattr(link, "spawn"):
+        channel = link.spawn(seed)
+        channel.set_snr_db(float(snr_db))
+        return channel
+    return ImpairedChannel(link.replace(snr_db=float(snr_db)), seed=seed)
+
+
 def run_sweep(
-    link: LinkParams,
+    link,
     snrs_db,
     receivers: list[Receiver],
     n_symbols: int,
@@ -57,6 +68,8 @@ def run_sweep(
     At a given SNR every receiver sees the same message indices and the same channel
     draws (distortion and noise): the channel is reseeded identically for each one,
     so differences between receivers are not Monte Carlo noise of the channel.
+    ``link``: :class:`~wigenai.channel.LinkParams`, or a link with ``spawn(seed)``
+    and ``set_snr_db`` such as :class:`~wigenai.impairments.StructuredLink`.
     """
     if n_symbols < 1:
         raise ValueError(f"symbols: must be >= 1, got {n_symbols}")
@@ -64,10 +77,9 @@ def run_sweep(
     total = len(snrs_db) * len(receivers)
     bar = tqdm(total=total, desc="ber", unit="point", disable=not progress, leave=False)
     for k, snr_db in enumerate(snrs_db):
-        params = link.replace(snr_db=float(snr_db))
         for rx in receivers:
             rng = np.random.default_rng([seed, k])
-            channel = ImpairedChannel(params, seed=[seed, k, 1])
+            channel = _channel(link, snr_db, [seed, k, 1])
             bit_err = sym_err = 0
             for start in range(0, n_symbols, chunk):
                 n = min(chunk, n_symbols - start)
@@ -84,7 +96,7 @@ def run_sweep(
                 BerRecord(
                     float(snr_db),
                     rx.name,
-                    params.noise,
+                    channel.params.noise,
                     bit_err / bits,
                     bits,
                     sym_err / n_symbols,

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from .ber import BerRecord
+from .ber import BerRecord, run_sweep
 from .channel import ImpairedChannel
 from .constellation import Constellation
 from .impairments import PHASE_RULES, StructuredLink
@@ -266,39 +266,7 @@ def run_link_sweep(
     -------
     list of BerRecord
     """
-    if n_symbols < 1:
-        raise ValueError(f"symbols: must be >= 1, got {n_symbols}")
-    records = []
-    for k, snr_db in enumerate(snrs_db):
-        for rx in receivers:
-            rng = np.random.default_rng([seed, k])
-            channel = link.spawn([seed, k, 1])
-            channel.set_snr_db(float(snr_db))
-            bit_err = sym_err = 0
-            for start in range(0, n_symbols, chunk):
-                n = min(chunk, n_symbols - start)
-                sent = rng.integers(0, len(rx.points), n)
-                y, h = channel.transmit(rx.points[sent])
-                decided = np.asarray(rx.decide(y, h, channel))
-                diff = np.bitwise_xor(sent, decided)
-                bit_err += int(
-                    sum(((diff >> b) & 1).sum() for b in range(rx.bits_per_symbol))
-                )
-                sym_err += int(np.count_nonzero(diff))
-            bits = n_symbols * rx.bits_per_symbol
-            records.append(
-                BerRecord(
-                    float(snr_db),
-                    rx.name,
-                    channel.params.noise,
-                    bit_err / bits,
-                    bits,
-                    sym_err / n_symbols,
-                    n_symbols,
-                )
-            )
-            log.debug("%s at %.1f dB: SER %.3g", rx.name, snr_db, sym_err / n_symbols)
-    return records
+    return run_sweep(link, snrs_db, receivers, n_symbols, seed, chunk, progress=False)
 
 
 def ser_ratio(records: list[BerRecord], method: str, reference: str = "map") -> dict:
