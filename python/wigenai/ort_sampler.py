@@ -197,17 +197,28 @@ class OrtDenoiser:
             float(link_info.get("dac_full_scale", 1.0)),
         )
         self.link = link if link is not None else link_from_contract(self.contract, 0.0)
+        self._hardware = self.link
         self.set_snr_db(snr_db)
 
     # ----- configuration ------------------------------------------------------------
 
     def set_snr_db(self, snr_db: float) -> None:
-        """Change the link SNR (the start step follows)."""
-        self.link = self.link.replace(snr_db=check_snr_db(snr_db))
+        """Change the link SNR (the start step follows); ends the measured-SNR mode."""
+        self.link = self._hardware.replace(snr_db=check_snr_db(snr_db))
 
     def set_link(self, link: LinkParams) -> None:
         """Use another link's hardware parameters and SNR."""
-        self.link = link
+        self._hardware = self.link = link
+
+    def set_measured_snr_db(self, esn0_db: float) -> None:
+        """Start the chain at a measured Es/N0 that already includes every impairment.
+
+        A burst receiver measures the SNR of its equalized symbols on known ones
+        (distortion, quantization and noise together), so the hardware distortion of
+        the model's training link is not added again: the start step matches
+        ``esn0_db`` itself. :meth:`set_snr_db` returns to the link-SNR mode.
+        """
+        self.link = LinkParams(snr_db=check_snr_db(esn0_db, "esn0_db"))
 
     @property
     def start_step(self) -> int:
