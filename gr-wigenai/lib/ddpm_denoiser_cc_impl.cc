@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <gnuradio/io_signature.h>
+#include <limits>
 #include <stdexcept>
 
 namespace gr {
@@ -128,6 +129,8 @@ ddpm_denoiser_cc_impl::ddpm_denoiser_cc_impl(const std::string& modulation,
     , d_runs(check_positive(runs, "runs"))
     , d_combine(check_combine(combine))
     , d_start_step(0)
+    , d_esn0_db(std::numeric_limits<double>::quiet_NaN())
+    , d_esn0_key(pmt::mp("esn0_db"))
     , d_rng(seed)
 {
     const int order = points_of(modulation);
@@ -168,8 +171,36 @@ void ddpm_denoiser_cc_impl::set_snr_db(double snr_db)
     detail::check_snr_db(snr_db);
     gr::thread::scoped_lock guard(d_setlock);
     d_snr_db = snr_db;
+    d_esn0_db = std::numeric_limits<double>::quiet_NaN();
     d_start_step =
         d_schedule.start_step(detail::effective_snr(d_net.model().link, snr_db));
+}
+
+bool ddpm_denoiser_cc_impl::follow_tag(const pmt::pmt_t& value)
+{
+    // Es/N0 taken for +inf (a noiseless fit): far above any step, so t* = 0, as in
+    // the Python block and the library's burst hook.
+    constexpr double noiseless_db = 300.0;
+    double esn0_db = std::numeric_limits<double>::quiet_NaN();
+    if (pmt::is_number(value) && !pmt::is_complex(value)) {
+        esn0_db = pmt::to_double(value);
+    }
+    if (esn0_db == std::numeric_limits<double>::infinity()) {
+        esn0_db = noiseless_db;
+    }
+    if (!std::isfinite(esn0_db) || std::abs(esn0_db) > 3000.0) {
+        if (!d_bad_tag_logged) {
+            d_logger->warn("ignored an esn0_db tag that is not a finite Es/N0 in dB "
+                           "({:s}); logged once",
+                           pmt::write_string(value));
+            d_bad_tag_logged = true;
+        }
+        return false;
+    }
+    // The measurement already holds every impairment: no training-link distortion.
+    d_esn0_db = esn0_db;
+    d_start_step = d_schedule.start_step(std::pow(10.0, esn0_db / 10.0));
+    return true;
 }
 
 void ddpm_denoiser_cc_impl::set_sampler(const std::string& sampler)
@@ -253,8 +284,46 @@ int ddpm_denoiser_cc_impl::work(int noutput_items,
 {
     const auto* in = static_cast<const gr_complex*>(input_items[0]);
     auto* out = static_cast<gr_complex*>(output_items[0]);
+    auto* decided = d_decisions ? static_cast<uint8_t*>(output_items[1]) : nullptr;
     const size_t n = static_cast<size_t>(noutput_items);
     gr::thread::scoped_lock guard(d_setlock);
+
+    // Runs between esn0_db tags: each tag sets the start step from its item on.
+    const uint64_t first = nitems_read(0);
+    get_tags_in_window(d_tags, 0, 0, n, d_esn0_key);
+    std::stable_sort(d_tags.begin(), d_tags.end(), gr::tag_t::offset_compare);
+    size_t lo = 0;
+    try {
+        for (const auto& tag : d_tags) {
+            const size_t at = static_cast<size_t>(tag.offset - first);
+            if (at > lo) {
+                denoise(in + lo, out + lo, decided ? decided + lo : nullptr, at - lo);
+                lo = at;
+            }
+            follow_tag(tag.value);
+        }
+        denoise(in + lo, out + lo, decided ? decided + lo : nullptr, n - lo);
+    } catch (const std::exception& err) {
+        // A model failure ends the flowgraph; it must not throw through the scheduler.
+        if (!d_failed) {
+            d_logger->error("{:s}: inference failed ({:s}); stopping the flowgraph",
+                            d_model_file,
+                            err.what());
+            d_failed = true;
+        }
+        return WORK_DONE;
+    }
+    return noutput_items;
+}
+
+void ddpm_denoiser_cc_impl::denoise(const gr_complex* in,
+                                    gr_complex* out,
+                                    uint8_t* decided,
+                                    size_t n)
+{
+    if (n == 0) {
+        return;
+    }
 
     // Start state: y scaled to the start step, non-finite samples replaced by 0.
     const double gain =
@@ -281,54 +350,41 @@ int ddpm_denoiser_cc_impl::work(int noutput_items,
     }
 
     std::vector<double> x0(2 * n);
-    try {
-        if (d_sampler == "ddpm" && d_runs > 1 && d_combine == "vote") {
-            // Majority of the runs' decisions; the output symbol is the mean estimate.
-            const int runs = d_runs;
-            std::vector<uint16_t> counts(n * d_decision_points.size(), 0);
-            std::vector<double> sum(2 * n, 0.0);
-            d_runs = 1;
-            for (int run = 0; run < runs; ++run) {
-                run_chain(n, x0.data());
-                for (size_t i = 0; i < n; ++i) {
-                    counts[i * d_decision_points.size() +
-                           nearest(x0[2 * i], x0[2 * i + 1])]++;
-                    sum[2 * i] += x0[2 * i];
-                    sum[2 * i + 1] += x0[2 * i + 1];
-                }
-            }
-            d_runs = runs;
-            for (size_t k = 0; k < 2 * n; ++k) {
-                x0[k] = sum[k] / runs;
-            }
-            if (d_decisions) {
-                auto* decided = static_cast<uint8_t*>(output_items[1]);
-                const size_t m = d_decision_points.size();
-                for (size_t i = 0; i < n; ++i) {
-                    decided[i] = static_cast<uint8_t>(
-                        std::max_element(counts.begin() + i * m,
-                                         counts.begin() + (i + 1) * m) -
-                        (counts.begin() + i * m));
-                }
-            }
-        } else {
+    if (d_sampler == "ddpm" && d_runs > 1 && d_combine == "vote") {
+        // Majority of the runs' decisions; the output symbol is the mean estimate.
+        const int runs = d_runs;
+        std::vector<uint16_t> counts(n * d_decision_points.size(), 0);
+        std::vector<double> sum(2 * n, 0.0);
+        d_runs = 1;
+        for (int run = 0; run < runs; ++run) {
             run_chain(n, x0.data());
-            if (d_decisions) {
-                auto* decided = static_cast<uint8_t*>(output_items[1]);
-                for (size_t i = 0; i < n; ++i) {
-                    decided[i] = nearest(x0[2 * i], x0[2 * i + 1]);
-                }
+            for (size_t i = 0; i < n; ++i) {
+                counts[i * d_decision_points.size() +
+                       nearest(x0[2 * i], x0[2 * i + 1])]++;
+                sum[2 * i] += x0[2 * i];
+                sum[2 * i + 1] += x0[2 * i + 1];
             }
         }
-    } catch (const std::exception& err) {
-        // A model failure ends the flowgraph; it must not throw through the scheduler.
-        if (!d_failed) {
-            d_logger->error("{:s}: inference failed ({:s}); stopping the flowgraph",
-                            d_model_file,
-                            err.what());
-            d_failed = true;
+        d_runs = runs;
+        for (size_t k = 0; k < 2 * n; ++k) {
+            x0[k] = sum[k] / runs;
         }
-        return WORK_DONE;
+        if (decided) {
+            const size_t m = d_decision_points.size();
+            for (size_t i = 0; i < n; ++i) {
+                decided[i] =
+                    static_cast<uint8_t>(std::max_element(counts.begin() + i * m,
+                                                          counts.begin() + (i + 1) * m) -
+                                         (counts.begin() + i * m));
+            }
+        }
+    } else {
+        run_chain(n, x0.data());
+        if (decided) {
+            for (size_t i = 0; i < n; ++i) {
+                decided[i] = nearest(x0[2 * i], x0[2 * i + 1]);
+            }
+        }
     }
 
     uint64_t bad_out = 0;
@@ -350,7 +406,6 @@ int ddpm_denoiser_cc_impl::work(int noutput_items,
         }
         d_nonfinite_out += bad_out;
     }
-    return noutput_items;
 }
 
 } // namespace wigenai

@@ -33,6 +33,7 @@ public:
 
     void set_snr_db(double snr_db) override;
     double snr_db() const override { return d_snr_db; }
+    double esn0_db() const override { return d_esn0_db; }
     void set_sampler(const std::string& sampler) override;
     std::string sampler() const override { return d_sampler; }
     void set_steps(int steps) override;
@@ -55,6 +56,8 @@ public:
 
 private:
     void run_chain(size_t n, double* x0);
+    void denoise(const gr_complex* in, gr_complex* out, uint8_t* decided, size_t n);
+    bool follow_tag(const pmt::pmt_t& value);
     uint8_t nearest(double re, double im) const;
 
     std::string d_model_file;
@@ -71,6 +74,9 @@ private:
     int d_runs;
     std::string d_combine;
     int d_start_step;
+    double d_esn0_db; // NaN in the configured-SNR mode
+    const pmt::pmt_t d_esn0_key;
+    std::vector<gr::tag_t> d_tags;
 
     std::mt19937_64 d_rng;
     std::normal_distribution<double> d_normal;
@@ -81,6 +87,7 @@ private:
     uint64_t d_nonfinite = 0;
     uint64_t d_nonfinite_out = 0;
     bool d_failed = false;
+    bool d_bad_tag_logged = false;
 };
 
 } // namespace wigenai

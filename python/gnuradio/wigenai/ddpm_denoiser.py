@@ -5,11 +5,19 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+import pmt
 
 from gnuradio import gr
 from wigenai.constellation import order_of
 from wigenai.ort_sampler import COMBINES, SAMPLERS, OrtDenoiser
 from wigenai.paths import default_model
+
+ESN0_KEY = pmt.intern("esn0_db")
+# Es/N0 taken for a tag of +inf (a noiseless fit): far above any step, so the chain
+# starts at step 0, as the library's burst hook does.
+NOISELESS_DB = 300.0
+# The Python gateway compares work()'s return with 0: it needs the plain int.
+WORK_DONE = int(gr.WORK_DONE)
 
 
 class ddpm_denoiser(gr.sync_block):  # noqa: N801 (GNU Radio block naming)
@@ -21,10 +29,21 @@ class ddpm_denoiser(gr.sync_block):  # noqa: N801 (GNU Radio block naming)
     Output 1 (when ``decisions`` is true): bytes, the index of the nearest
     constellation point (its Gray bit label).
 
-    All items available at a ``work()`` call go through one ONNX Runtime session in
-    batches of ``batch_size``. Non-finite input samples are replaced by 0 (counted,
-    logged once). A failure inside the model is logged once and ends the flowgraph
-    cleanly (WORK_DONE) instead of raising through the scheduler.
+    Measured SNR from stream tags: an ``esn0_db`` tag (pmt double, the Es/N0 in dB
+    measured on a burst's known symbols, as ``burst_sync`` puts on each burst's first
+    data symbol) switches the block to that SNR from the tagged item on: the chain
+    starts at the step matched to the measured Es/N0 itself, without the training
+    link's distortion added on top (``OrtDenoiser.set_measured_snr_db``), until the
+    next tag. ``set_snr_db()`` returns to the configured link SNR. A tag that is not
+    a finite number is ignored (logged once); ``+inf`` (a noiseless fit) starts at
+    step 0. Tags pass through to the outputs unchanged, so ``burst_decoder`` still
+    finds the bursts after this block.
+
+    All items available at a ``work()`` call (cut at ``esn0_db`` tags) go through one
+    ONNX Runtime session in batches of ``batch_size``. Non-finite input samples are
+    replaced by 0 (counted, logged once). A failure inside the model is logged once
+    and ends the flowgraph cleanly (WORK_DONE) instead of raising through the
+    scheduler.
 
     Parameters
     ----------
@@ -34,7 +53,8 @@ class ddpm_denoiser(gr.sync_block):  # noqa: N801 (GNU Radio block naming)
     model_file : str
         ONNX denoiser; ``""`` for the shipped model of ``modulation``.
     snr_db : float
-        Link Es/N0 in dB; sets the diffusion start step. Settable at run time.
+        Link Es/N0 in dB; sets the diffusion start step until an ``esn0_db`` tag
+        arrives. Settable at run time.
     sampler : str
         ``ddim`` (deterministic, default) or ``ddpm`` (ancestral).
     steps : int
@@ -99,6 +119,9 @@ class ddpm_denoiser(gr.sync_block):  # noqa: N801 (GNU Radio block naming)
         self._nonfinite = 0
         self._nonfinite_out = 0
         self._failed = False
+        self._snr_db = float(snr_db)
+        self._esn0_db = float("nan")
+        self._bad_tags = 0
         self.model_file = path
         self.logger.info(
             f"{path}: {denoiser.contract.variant} denoiser, "
@@ -109,12 +132,25 @@ class ddpm_denoiser(gr.sync_block):  # noqa: N801 (GNU Radio block naming)
     # ----- run-time settings ------------------------------------------------------
 
     def set_snr_db(self, snr_db):
-        """Change the link SNR; raises ValueError (naming snr_db) if not finite."""
+        """Change the link SNR and leave the measured-SNR (tag) mode; raises
+        ValueError (naming snr_db) if not finite."""
         with self._lock:
             self._denoiser.set_snr_db(snr_db)
+            self._snr_db = float(snr_db)
+            self._esn0_db = float("nan")
 
     def snr_db(self):
-        return self._denoiser.link.snr_db
+        """The configured link Es/N0 in dB."""
+        return self._snr_db
+
+    def esn0_db(self):
+        """Es/N0 (dB) of the last ``esn0_db`` tag followed; NaN in the configured-SNR
+        mode."""
+        return self._esn0_db
+
+    def start_step(self):
+        """The diffusion step the reverse chain starts at now."""
+        return self._denoiser.start_step
 
     def nonfinite_count(self):
         """Number of NaN or infinite input samples replaced by 0 so far."""
@@ -125,6 +161,35 @@ class ddpm_denoiser(gr.sync_block):  # noqa: N801 (GNU Radio block naming)
         return self._nonfinite_out
 
     # ----- streaming --------------------------------------------------------------
+
+    def _segments(self, n):
+        """``(lo, hi, esn0_db)`` runs of this work() call: a new run at each valid
+        ``esn0_db`` tag (its value), the first run with None (keep the current SNR)."""
+        first = self.nitems_read(0)
+        cuts = [(0, None)]
+        tags = self.get_tags_in_window(0, 0, n, ESN0_KEY)
+        for tag in sorted(tags, key=lambda t: t.offset):
+            value = self._tag_esn0_db(tag.value)
+            if value is not None:
+                cuts.append((tag.offset - first, value))
+        bounds = [at for at, _ in cuts[1:]] + [n]
+        return [(at, hi, value) for (at, value), hi in zip(cuts, bounds, strict=True)]
+
+    def _tag_esn0_db(self, value):
+        """The Es/N0 of a tag's value in dB, or None (logged once) when unusable."""
+        real = pmt.is_number(value) and not pmt.is_complex(value)
+        esn0_db = pmt.to_double(value) if real else float("nan")
+        if esn0_db == float("inf"):
+            return NOISELESS_DB
+        if np.isfinite(esn0_db) and abs(esn0_db) <= 3000.0:
+            return esn0_db
+        if self._bad_tags == 0:
+            self.logger.warn(
+                f"ignored an esn0_db tag that is not a finite Es/N0 in dB ({value}); "
+                "logged once"
+            )
+        self._bad_tags += 1
+        return None
 
     def work(self, input_items, output_items):
         y = np.asarray(input_items[0], dtype=np.complex128)
@@ -140,7 +205,13 @@ class ddpm_denoiser(gr.sync_block):  # noqa: N801 (GNU Radio block naming)
             y = np.where(bad, 0.0, y)
         try:
             with self._lock:
-                x0 = self._denoiser.denoise(y)
+                x0 = np.empty(n, dtype=np.complex128)
+                for lo, hi, esn0_db in self._segments(n):
+                    if esn0_db is not None:
+                        self._denoiser.set_measured_snr_db(esn0_db)
+                        self._esn0_db = esn0_db
+                    if hi > lo:
+                        x0[lo:hi] = self._denoiser.denoise(y[lo:hi])
                 idx = self._denoiser.nearest(x0) if self._decisions else None
         # A model failure is logged and ends the flowgraph; it must not raise through
         # the scheduler.
@@ -150,7 +221,7 @@ class ddpm_denoiser(gr.sync_block):  # noqa: N801 (GNU Radio block naming)
                     f"{self.model_file}: inference failed ({err}); stopping the flowgraph"
                 )
                 self._failed = True
-            return gr.WORK_DONE
+            return WORK_DONE
         bad_out = ~np.isfinite(x0)
         if bad_out.any():
             if self._nonfinite_out == 0:

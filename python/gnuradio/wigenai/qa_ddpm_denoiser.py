@@ -5,6 +5,7 @@ import os
 import tempfile
 
 import numpy as np
+import pmt
 import torch
 
 from gnuradio import blocks, gr, gr_unittest
@@ -32,9 +33,17 @@ def export_tiny(path, order=4, seed=0):
     ddpm.export_onnx(model, contract, path)
 
 
-def run_block(block, samples):
+def esn0_tag(offset, value):
+    """An ``esn0_db`` stream tag at item ``offset`` (a float, or any pmt)."""
+    value = value if isinstance(value, pmt.pmt_base) else pmt.from_double(value)
+    return gr.tag_utils.python_to_tag((offset, pmt.intern("esn0_db"), value))
+
+
+def run_block(block, samples, tags=(), out_tags=None):
+    """Run ``samples`` (with stream ``tags``) through ``block``; the tags on its output
+    are appended to ``out_tags`` when given."""
     tb = gr.top_block()
-    src = blocks.vector_source_c(samples.astype(np.complex64).tolist())
+    src = blocks.vector_source_c(samples.astype(np.complex64).tolist(), False, 1, tags)
     out = blocks.vector_sink_c()
     tb.connect(src, block, out)
     bits = None
@@ -42,6 +51,8 @@ def run_block(block, samples):
         bits = blocks.vector_sink_b()
         tb.connect((block, 1), bits)
     tb.run()
+    if out_tags is not None:
+        out_tags.extend(out.tags())
     return np.array(out.data()), None if bits is None else np.array(bits.data())
 
 
@@ -79,6 +90,38 @@ class qa_ddpm_denoiser(gr_unittest.TestCase):
         self.assertEqual(block.snr_db(), 10.0)
         with self.assertRaisesRegex(ValueError, "snr_db"):
             block.set_snr_db(float("nan"))
+
+    def test_esn0_tags_start_each_segment_at_the_measured_snr(self):
+        # Measured Es/N0 from items 700 and 2100 on; the tag at 1500 is not a number
+        # and is ignored. Work calls of at most 512 items make the tags straddle them.
+        y = self.y[:3000]
+        tags = [
+            esn0_tag(700, 12.0),
+            esn0_tag(1500, pmt.intern("loud")),
+            esn0_tag(2100, -3.0),
+        ]
+        block = ddpm_denoiser("qpsk", self.model, snr_db=3.0, steps=3, batch_size=300)
+        block.set_max_noutput_items(512)
+        out_tags = []
+        out, _ = run_block(block, y, tags, out_tags)
+
+        ref = OrtDenoiser(self.model, 3.0, steps=3)
+        y32 = y.astype(np.complex64).astype(np.complex128)
+        steps, expected = [], []
+        for lo, hi, esn0_db in ((0, 700, None), (700, 2100, 12.0), (2100, 3000, -3.0)):
+            if esn0_db is not None:
+                ref.set_measured_snr_db(esn0_db)
+            steps.append(ref.start_step)
+            expected.append(ref.denoise(y32[lo:hi]))
+        self.assertEqual(len(set(steps)), 3, steps)
+        self.assertLess(np.max(np.abs(out - np.concatenate(expected))), 1e-5)
+        self.assertEqual(block.start_step(), steps[-1])
+        self.assertEqual(block.esn0_db(), -3.0)
+        self.assertEqual([t.offset for t in out_tags], [700, 1500, 2100])
+
+        block.set_snr_db(3.0)
+        self.assertTrue(np.isnan(block.esn0_db()))
+        self.assertEqual(block.start_step(), steps[0])
 
     def test_nonfinite_and_far_out_inputs_stay_finite(self):
         y = self.y[:1000].copy()

@@ -5,6 +5,7 @@ import os
 import tempfile
 
 import numpy as np
+import pmt
 
 from gnuradio import blocks, gr, gr_unittest
 from gnuradio.wigenai import ddpm_denoiser, ddpm_denoiser_cc, hwi_channel_cc
@@ -25,9 +26,9 @@ def received(modulation, snr_db, n, seed=3):
     return index, np.array(sink.data())
 
 
-def run(block, samples):
+def run(block, samples, tags=()):
     tb = gr.top_block()
-    src = blocks.vector_source_c(samples.astype(np.complex64).tolist())
+    src = blocks.vector_source_c(samples.astype(np.complex64).tolist(), False, 1, tags)
     out = blocks.vector_sink_c()
     bits = blocks.vector_sink_b()
     tb.connect(src, block, out)
@@ -46,6 +47,32 @@ class qa_ddpm_denoiser_cc(gr_unittest.TestCase):
             self.assertEqual(x_cc.size, y.size)
             self.assertLess(float(np.max(np.abs(x_cc - x_py))), 1e-5, modulation)
             self.assertGreaterEqual(float(np.mean(d_cc == d_py)), 0.9995)
+
+    def test_esn0_tags_give_the_python_blocks_start_steps_and_output(self):
+        # burst_sync's measured Es/N0 from items 1000 and 2500 on, in work calls of at
+        # most 700 items: both blocks start each segment at the same step.
+        _, y = received("16qam", 5.0, 4000)
+        key = pmt.intern("esn0_db")
+        tags = [
+            gr.tag_utils.python_to_tag((offset, key, pmt.from_double(esn0_db)))
+            for offset, esn0_db in ((1000, 8.0), (2500, 20.0))
+        ]
+        kwargs = dict(modulation="16qam", snr_db=5.0, steps=3, decisions=True)
+        blocks_ = [ddpm_denoiser(batch_size=1000, **kwargs)]
+        blocks_.append(ddpm_denoiser_cc(batch_size=1000, **kwargs))
+        outputs = []
+        for block in blocks_:
+            block.set_max_noutput_items(700)
+            outputs.append(run(block, y, tags)[0])
+        py, cc = blocks_
+        self.assertLess(float(np.max(np.abs(outputs[0] - outputs[1]))), 1e-5)
+        self.assertEqual(cc.start_step(), py.start_step())
+        self.assertEqual(cc.esn0_db(), 20.0)
+        plain = ddpm_denoiser_cc(batch_size=1000, **kwargs)
+        self.assertNotEqual(cc.start_step(), plain.start_step())
+        cc.set_snr_db(5.0)
+        self.assertTrue(np.isnan(cc.esn0_db()))
+        self.assertEqual(cc.start_step(), plain.start_step())
 
     def test_batch_size_and_padding_do_not_change_the_result(self):
         _, y = received("16qam", 0.0, 3000)

@@ -36,6 +36,16 @@ namespace wigenai {
  * sampling ("ddpm", t* + 1 calls per run) with \p runs runs combined by the mean of
  * their estimates ("mean") or a majority vote of their decisions ("vote").
  *
+ * Measured SNR from stream tags: an "esn0_db" tag (pmt double, the Es/N0 in dB
+ * measured on a burst's known symbols, as burst_sync puts on each burst's first data
+ * symbol) switches the block to that SNR from the tagged item on: t* becomes the step
+ * matched to the measured Es/N0 itself, start_step(10^(esn0_db/10)), without the
+ * training link's distortion and quantization added on top (they are already in the
+ * measurement), until the next tag. set_snr_db() returns to the configured link SNR.
+ * A work() call is cut at the tags. A tag that is not a finite number is ignored
+ * (logged once); +inf (a noiseless fit) starts at step 0. As a sync block it passes
+ * every tag on to its outputs, item for item, so burst_decoder still finds the bursts.
+ *
  * The model file's contract (ONNX metadata "wigenai": kind, variant, betas,
  * constellation, input scale, training link) is checked at construction. All items of
  * a work() call go through one ONNX Runtime session in batches of \p batch_size rows;
@@ -60,7 +70,8 @@ public:
      * \param model_file ONNX denoiser written by `wigenai train denoiser`; "" for the
      *        shipped model of \p modulation ($WIGENAI_MODELS, else the install's
      *        share/gr-wigenai/models).
-     * \param snr_db Link Es/N0 in dB; sets the start step. Finite.
+     * \param snr_db Link Es/N0 in dB; sets the start step until an "esn0_db" tag
+     *        arrives. Finite.
      * \param sampler "ddim" (deterministic) or "ddpm" (ancestral).
      * \param steps DDIM network calls per symbol, 1..T.
      * \param runs Ancestral runs per symbol (ddpm only), >= 1.
@@ -84,10 +95,14 @@ public:
                      const std::string& provider = "cpu",
                      uint64_t seed = 0);
 
-    //! \brief Set the link Es/N0 in dB (finite); the start step follows.
+    //! \brief Set the link Es/N0 in dB (finite); the start step follows, and the
+    //! block leaves the measured-SNR (esn0_db tag) mode.
     virtual void set_snr_db(double snr_db) = 0;
-    //! \brief Link Es/N0 in dB.
+    //! \brief The configured link Es/N0 in dB.
     virtual double snr_db() const = 0;
+    //! \brief Es/N0 in dB of the last esn0_db tag followed; NaN in the
+    //! configured-SNR mode.
+    virtual double esn0_db() const = 0;
     //! \brief Set the sampler, "ddim" or "ddpm".
     virtual void set_sampler(const std::string& sampler) = 0;
     //! \brief The sampler.
@@ -105,7 +120,7 @@ public:
     //! \brief How runs combine.
     virtual std::string combine() const = 0;
 
-    //! \brief Start step of the reverse chain at the current SNR.
+    //! \brief Start step of the reverse chain now (configured SNR or last tag).
     virtual int start_step() const = 0;
     //! \brief Network evaluations per symbol at the current settings.
     virtual int calls_per_symbol() const = 0;

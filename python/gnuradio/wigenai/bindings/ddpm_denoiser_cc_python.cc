@@ -24,9 +24,11 @@ Complex in (symbols at unit power after synchronization), complex out (the estim
 of the transmitted symbols); with decisions=True a second, byte output carries the
 index of the nearest transmitted point (its Gray label). The reverse chain starts at
 the diffusion step matched to the link's effective SNR: DDIM with `steps` network
-calls, or ancestral sampling with `runs` runs combined by `combine`. Batches of
-`batch_size` rows through one session; a shorter tail is padded to the next power of
-two. Invalid parameters or a mismatched model raise ValueError naming the parameter
+calls, or ancestral sampling with `runs` runs combined by `combine`. An `esn0_db`
+stream tag (burst_sync's measured Es/N0) moves the start step to the one matched to
+that measurement from the tagged item on; set_snr_db() returns to the link SNR.
+Batches of `batch_size` rows through one session; a shorter tail is padded to the
+next power of two. Invalid parameters or a mismatched model raise ValueError naming the parameter
 or the file and contract field; an inference failure is logged and ends the
 flowgraph.)doc";
 
@@ -54,6 +56,7 @@ void bind_ddpm_denoiser_cc(py::module& m)
              "Make a DDPM denoiser block (see the class documentation).")
         .def("set_snr_db", &block::set_snr_db, py::arg("snr_db"))
         .def("snr_db", &block::snr_db)
+        .def("esn0_db", &block::esn0_db)
         .def("set_sampler", &block::set_sampler, py::arg("sampler"))
         .def("sampler", &block::sampler)
         .def("set_steps", &block::set_steps, py::arg("steps"))
