@@ -8,4 +8,5 @@ next to this file. The signal models they implement are in the pure-Python libra
 from .ccdm_dematcher import ccdm_dematcher  # noqa: F401
 from .ddpm_denoiser import ddpm_denoiser  # noqa: F401
 from .ddpm_shaper import ddpm_shaper  # noqa: F401
+from .sigmf_sink import sigmf_sink  # noqa: F401
 from .wigenai_python import *  # noqa: F401,F403
