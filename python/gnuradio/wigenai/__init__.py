@@ -5,6 +5,7 @@ next to this file. The signal models they implement are in the pure-Python libra
 ``wigenai`` (for example ``wigenai.channel`` for ``hwi_channel_cc``).
 """
 
+from .burst_decoder import burst_decoder  # noqa: F401
 from .burst_sync import burst_sync  # noqa: F401
 from .burst_tx import burst_tx  # noqa: F401
 from .ccdm_dematcher import ccdm_dematcher  # noqa: F401
