@@ -56,13 +56,10 @@ def air_channel(
     return y + sigma * (rng.normal(size=n) + 1j * rng.normal(size=n))
 
 
-def test_stream(n_bursts=20, modulation="16qam", seed=SEED, payload_len=PAYLOAD_LEN):
+def burst_stream(n_bursts=20, modulation="16qam", seed=SEED, payload_len=PAYLOAD_LEN):
     """``n_bursts`` bursts of the known test payloads and their first samples."""
     payloads = [known_payload(seed, seq, payload_len) for seq in range(n_bursts)]
     return build_stream(payloads, modulation=modulation)
-
-
-test_stream.__test__ = False  # a helper, not a test
 
 
 def count_errors(results, seed=SEED):
@@ -114,7 +111,7 @@ def test_clean_burst_round_trip(modulation):
 
 
 def test_detection_under_offsets_and_multipath():
-    samples, starts = test_stream()
+    samples, starts = burst_stream()
     received = air_channel(samples)
     rx = BurstReceiver()
     results = rx.process(received)
@@ -130,7 +127,7 @@ def test_detection_under_offsets_and_multipath():
 
 
 def test_streaming_push_in_random_chunks_equals_process():
-    samples, _ = test_stream(8)
+    samples, _ = burst_stream(8)
     received = air_channel(samples, seed=1)
     whole = BurstReceiver().process(received)
 
@@ -158,7 +155,7 @@ def test_streaming_push_in_random_chunks_equals_process():
 
 @pytest.mark.parametrize("streaming", [False, True])
 def test_stream_cut_inside_the_last_burst_counts_it_lost(streaming):
-    samples, starts = test_stream(4)
+    samples, starts = burst_stream(4)
     received = air_channel(samples, seed=2)
     cut = received[: starts[-1] + 900]  # inside the payload of burst 3
     rx = BurstReceiver()
@@ -180,7 +177,7 @@ def test_stream_cut_inside_the_last_burst_counts_it_lost(streaming):
 @pytest.mark.parametrize("modulation,esn0_db", [("qpsk", 16.0), ("16qam", 24.0)])
 def test_ddpm_path_decodes_the_same_payloads_at_high_snr(modulation, esn0_db):
     pytest.importorskip("onnxruntime")
-    samples, _ = test_stream(6, modulation)
+    samples, _ = burst_stream(6, modulation)
     received = air_channel(samples, esn0_db=esn0_db, seed=3)
     plain = BurstReceiver().process(received)
     denoised = BurstReceiver(denoise=ddpm_denoise()).process(received)

@@ -1,4 +1,4 @@
-"""The ``wigenai`` command line: BER and MI sweeps, training, and (later) benchmarks.
+"""The ``wigenai`` command line: BER and MI sweeps, training, benchmarks and replay.
 
 Every sub-command prints a table, and can write JSON records and a plot.
 """
@@ -9,6 +9,7 @@ import argparse
 import json
 import logging
 import math
+import os
 import sys
 
 import numpy as np
@@ -512,6 +513,492 @@ def _add_bench(sub):
     p.set_defaults(func=cmd_bench)
 
 
+# ------------------------------------------------------------------------------ replay
+
+REPLAY_LABEL = "wigenai_burst"
+
+
+def cmd_replay(args) -> int:
+    from tqdm import tqdm
+
+    from .burst import BurstReceiver
+    from .sigmf_io import RecordingError, open_recording
+
+    _check_replay_options(args)
+    try:
+        rec = open_recording(args.file, args.rate, args.datatype, args.force_rate)
+    except RecordingError as err:
+        raise CliError(str(err)) from None
+    if rec.meta_path is None and args.rate is None:
+        raise CliError(f"--rate: {rec.data_path} is a raw file; give its sample rate")
+    if args.annotate and rec.meta_path is None:
+        raise CliError(
+            f"--annotate: {rec.data_path} is a raw file; only a .sigmf-meta can take "
+            "annotations"
+        )
+    if rec.sample_rate is None:
+        log.info("%s: no sample rate; times and CFO in Hz are left out", rec.name)
+    fmt, frame = _replay_frame(rec, args)
+    paths = ["none", "ddpm"] if args.compare else [args.denoiser]
+    denoise = _replay_denoiser(args) if "ddpm" in paths else None
+
+    rx = BurstReceiver(fmt, threshold=args.threshold, denoise=denoise)
+    results = []
+    bar = tqdm(
+        total=rec.n_samples,
+        desc="replay",
+        unit="sample",
+        unit_scale=True,
+        disable=args.quiet,
+        leave=False,
+    )
+    with bar:
+        for chunk in rec.chunks(args.chunk):
+            results += rx.push(chunk)
+            bar.update(chunk.size)
+        results += rx.flush()
+
+    records = [_burst_record(r, paths, frame, rec.sample_rate) for r in results]
+    _check_modulation(records, frame, rec.name)
+    totals = _replay_totals(records, paths, rx.lost)
+    _print_replay(rec, fmt, frame, paths, records, totals)
+    if args.json:
+        doc = {
+            "file": rec.name,
+            "data_file": str(rec.data_path),
+            "datatype": rec.datatype,
+            "n_samples": rec.n_samples,
+            "sample_rate": rec.sample_rate,
+            "center_freq": rec.center_freq,
+            "frame": {"sps": fmt.sps, "rolloff": fmt.rolloff, **frame},
+            "threshold": args.threshold,
+            "denoiser": paths[-1],
+            "paths": paths,
+            "bursts": records,
+            "totals": totals,
+        }
+        with open(args.json, "w") as fh:
+            json.dump(doc, fh, indent=1)
+        log.info("wrote %s", args.json)
+    if args.plot:
+        _plot_replay(results, paths, rec.name, args.plot)
+    if args.annotate:
+        _annotate_replay(rec, results, records, paths)
+    return 0
+
+
+def _check_replay_options(args) -> None:
+    checks = [
+        ("--chunk", args.chunk, args.chunk >= 1, "must be >= 1"),
+        ("--steps", args.steps, args.steps >= 1, "must be >= 1"),
+        ("--threshold", args.threshold, 0 < args.threshold < 1, "must be in (0, 1)"),
+    ]
+    if args.rate is not None:
+        ok = math.isfinite(args.rate) and args.rate > 0
+        checks.append(("--rate", args.rate, ok, "must be a finite rate > 0 Hz"))
+    if args.payload_seed is not None:
+        checks.append(
+            ("--payload-seed", args.payload_seed, args.payload_seed >= 0, "must be >= 0")
+        )
+    if args.payload_len is not None:
+        ok = 0 <= args.payload_len <= 65535
+        checks.append(("--payload-len", args.payload_len, ok, "must be in 0..65535"))
+    for name, value, ok, what in checks:
+        if not ok:
+            raise CliError(f"{name}: {what}, got {value}")
+    if args.ddpm_model is not None and not os.path.isfile(args.ddpm_model):
+        raise CliError(f"--ddpm-model: {args.ddpm_model}: no such file")
+
+
+def _replay_frame(rec, args):
+    """The frame format and test-traffic settings: options, else the recording's
+    wigenai: keys, else the library defaults (logged as assumed)."""
+    from .burst import FrameFormat
+    from .sigmf_io import reconcile_frame
+
+    given = {
+        "sps": args.sps,
+        "rolloff": args.rolloff,
+        "pilot_spacing": args.pilot_spacing,
+        "payload_seed": args.payload_seed,
+        "payload_len": args.payload_len,
+    }
+    frame = reconcile_frame(rec.frame, given, rec.name)
+    defaults = {
+        "sps": FrameFormat.sps,
+        "rolloff": FrameFormat.rolloff,
+        "pilot_spacing": FrameFormat.pilot_spacing,
+    }
+    assumed = {k: v for k, v in defaults.items() if k not in frame}
+    if assumed:
+        log.info(
+            "%s: no %s; assuming %s",
+            rec.name,
+            ", ".join(f"wigenai:{k}" for k in assumed),
+            ", ".join(f"{k} {v}" for k, v in assumed.items()),
+        )
+    settings = {**defaults, **frame}
+    try:
+        fmt = FrameFormat(
+            sps=settings["sps"],
+            rolloff=settings["rolloff"],
+            pilot_spacing=settings["pilot_spacing"],
+        )
+    except ValueError as err:
+        key, why = str(err).split(":", 1)
+        source = (
+            f"--{key.replace('_', '-')}"
+            if given.get(key) is not None
+            else f"{rec.name}: wigenai:{key}"
+        )
+        raise CliError(f"{source}: {why.strip()}") from None
+    seed, length = frame.get("payload_seed"), frame.get("payload_len")
+    if seed is not None and seed < 0:
+        raise CliError(f"{rec.name}: wigenai:payload_seed {seed} must be >= 0")
+    if length is not None and not 0 <= length <= 65535:
+        raise CliError(f"{rec.name}: wigenai:payload_len {length} is not in 0..65535")
+    return fmt, frame
+
+
+def _replay_denoiser(args):
+    """The library's DDPM hook; a model that cannot serve a burst's modulation is a
+    user error (named), found when the first burst of that modulation arrives."""
+    from .burst import ddpm_denoise
+    from .paths import default_model
+
+    inner = ddpm_denoise(args.ddpm_model, steps=args.steps)
+    ready: set[str] = set()
+
+    def denoise(symbols, modulation, snr_db):
+        if modulation in ready:
+            return inner(symbols, modulation, snr_db)
+        path = args.ddpm_model or str(default_model("denoiser", modulation))
+        if not os.path.isfile(path):
+            raise CliError(
+                f"--ddpm-model: no shipped denoiser for {modulation} ({path}); give one"
+            )
+        try:
+            out = inner(symbols, modulation, snr_db)
+        except (ValueError, OSError) as err:
+            raise CliError(f"--ddpm-model: {err}") from None
+        ready.add(modulation)
+        return out
+
+    return denoise
+
+
+def _burst_record(result, paths, frame, rate) -> dict:
+    """One burst's JSON record: what the receiver measured, then per path the CRC and
+    the bit errors against the known payload (None when they cannot be counted)."""
+    from .burst import decode_payload
+
+    header = result.header
+    record = {
+        "start": int(result.start),
+        "time_s": None if rate is None else result.start / rate,
+        "seq": result.seq,
+        "modulation": result.modulation,
+        "pmf_id": result.pmf_id,
+        "length_bytes": header.length if header else None,
+        "snr_db": _finite_or_none(result.snr_db),
+        "cfo_per_symbol": float(result.cfo_per_symbol),
+        "cfo_hz": None if rate is None else float(result.cfo_per_sample * rate),
+        "metric": float(result.metric),
+        "complete": bool(result.complete),
+        "header_ok": bool(result.header_ok),
+        "paths": {},
+    }
+    decoded = result.header_ok and result.complete
+    sent = _sent_payload(result, frame) if decoded else None
+    for path in paths:
+        payload, crc_ok = result.payload, result.crc_ok
+        if decoded and path == "none" and paths[-1] != "none":
+            _, payload, crc_ok = decode_payload(result.symbols, header)
+        errors = None if sent is None else _bit_errors(payload, sent)
+        record["paths"][path] = {
+            "crc_ok": bool(crc_ok),
+            "bit_errors": errors,
+            "bits": None if errors is None else 8 * len(sent),
+        }
+    return record
+
+
+def _sent_payload(result, frame):
+    from .burst import known_payload
+
+    seed = frame.get("payload_seed")
+    if seed is None:
+        return None
+    length = frame.get("payload_len", result.header.length)
+    if length != result.header.length:
+        log.warning(
+            "burst seq %d at sample %d: the header says %d payload bytes, the payload "
+            "length is %d; its bits are not counted",
+            result.seq,
+            result.start,
+            result.header.length,
+            length,
+        )
+        return None
+    return known_payload(seed, result.seq, length)
+
+
+def _bit_errors(received: bytes, sent: bytes) -> int:
+    from .burst import bit_errors
+
+    return bit_errors(received, sent)
+
+
+def _finite_or_none(value: float):
+    return float(value) if math.isfinite(value) else None
+
+
+def _check_modulation(records, frame, name) -> None:
+    expected = frame.get("modulation")
+    if expected is None:
+        return
+    other = sorted({r["modulation"] for r in records if r["modulation"]} - {expected})
+    if other:
+        log.warning(
+            "%s: recorded with wigenai:modulation %s, but bursts decoded as %s (the "
+            "headers are followed)",
+            name,
+            expected,
+            ", ".join(other),
+        )
+
+
+def _replay_totals(records, paths, lost) -> dict:
+    from .metrics import error_stderr
+
+    seqs = {r["seq"] for r in records if r["header_ok"]}
+    totals = {
+        "bursts": len(records),
+        "headers_ok": sum(r["header_ok"] for r in records),
+        "lost": int(lost),
+        # Sequence numbers missing between the first and the last one seen: bursts not
+        # detected at all (a count that ignores a wrap past 65535).
+        "missing": (max(seqs) - min(seqs) + 1 - len(seqs)) if seqs else 0,
+        "paths": {},
+    }
+    for path in paths:
+        counted = [r["paths"][path] for r in records if r["paths"][path]["bits"]]
+        bits = sum(p["bits"] for p in counted)
+        errors = sum(p["bit_errors"] for p in counted)
+        ber = errors / bits if bits else None
+        totals["paths"][path] = {
+            "crc_ok": sum(r["paths"][path]["crc_ok"] for r in records),
+            "bursts_counted": len(counted),
+            "bits": bits,
+            "bit_errors": errors,
+            "ber": ber,
+            "ber_stderr": None if ber is None else error_stderr(ber, bits),
+        }
+    return totals
+
+
+def _print_replay(rec, fmt, frame, paths, records, totals) -> None:
+    rate = "unknown rate" if rec.sample_rate is None else f"{rec.sample_rate:.9g} Hz"
+    print(
+        f"replay {rec.name}: {rec.n_samples} samples ({rec.datatype}) at {rate}; "
+        f"sps {fmt.sps}, rolloff {fmt.rolloff}, pilot spacing {fmt.pilot_spacing}; "
+        f"payload seed {frame.get('payload_seed', 'unknown')}"
+    )
+    head = (
+        f"{'start':>10} {'seq':>5} {'mod':>5} {'SNR dB':>6} {'CFO/sym':>8} {'header':>6}"
+    )
+    for path in paths:
+        head += f" {'CRC ' + path:>8} {'errors':>6}"
+    print(head)
+    for r in records:
+        line = (
+            f"{r['start']:>10} {_cell(r['seq']):>5} {_cell(r['modulation']):>5} "
+            f"{_cell(r['snr_db'], '.1f'):>6} {r['cfo_per_symbol']:>8.4f} "
+            f"{'yes' if r['header_ok'] else 'no':>6}"
+        )
+        for path in paths:
+            p = r["paths"][path]
+            crc = "lost" if not r["complete"] else "yes" if p["crc_ok"] else "no"
+            line += f" {crc:>8} {_cell(p['bit_errors']):>6}"
+        print(line)
+    print(
+        f"bursts found {totals['bursts']}, headers ok {totals['headers_ok']}, "
+        f"lost {totals['lost']} (cut off at the end), missing {totals['missing']} "
+        "(gaps in the sequence numbers)"
+    )
+    for path in paths:
+        t = totals["paths"][path]
+        line = f"{path:>5}: CRC ok {t['crc_ok']} of {totals['bursts']}"
+        if t["ber"] is None:
+            line += (
+                "; no BER (no payload seed)" if frame.get("payload_seed") is None else ""
+            )
+        elif t["bit_errors"]:
+            line += (
+                f"; bits {t['bits']}, bit errors {t['bit_errors']}, "
+                f"BER {t['ber']:.3e} +- {t['ber_stderr']:.1e}"
+            )
+        else:
+            line += (
+                f"; bits {t['bits']}, bit errors 0, BER 0 "
+                f"(< {3.0 / t['bits']:.1e} at 95 %)"
+            )
+        print(line)
+
+
+def _cell(value, spec: str = "") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _plot_replay(results, paths, name, out) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    decoded = [r for r in results if r.header_ok and r.complete]
+    panels = [("equalized", lambda r: r.symbols)]
+    if "ddpm" in paths:
+        panels.append(("after the DDPM denoiser", lambda r: r.denoised))
+    fig, axes = plt.subplots(
+        1,
+        len(panels),
+        figsize=(4.8 * len(panels), 4.8),
+        squeeze=False,
+        sharex=True,
+        sharey=True,
+    )
+    rng = np.random.default_rng(0)
+    for ax, (title, pick) in zip(axes[0], panels, strict=True):
+        points = np.concatenate([pick(r) for r in decoded]) if decoded else np.zeros(0)
+        if points.size > 20_000:  # a readable scatter, and a fast one
+            points = rng.choice(points, 20_000, replace=False)
+        ax.plot(points.real, points.imag, ".", markersize=1.5, alpha=0.4)
+        for modulation in sorted({r.modulation for r in decoded}):
+            ref = Constellation.named(modulation).points
+            ax.plot(ref.real, ref.imag, "k+", markersize=8, label=f"{modulation} points")
+        ax.set_title(f"{title} ({len(decoded)} bursts)")
+        ax.set_aspect("equal")
+        ax.grid(True, alpha=0.3)
+        ax.set_xlabel("I")
+        ax.set_ylabel("Q")
+        if decoded:
+            ax.legend(loc="upper right", fontsize=7)
+    fig.suptitle(name, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    log.info("wrote %s", out)
+
+
+def _annotate_replay(rec, results, records, paths) -> None:
+    from .sigmf_io import add_annotations
+
+    annotations = []
+    for result, record in zip(results, records, strict=True):
+        ann = result.to_annotation(REPLAY_LABEL)
+        ann["denoiser"] = paths[-1]
+        ann["bit_errors"] = record["paths"][paths[-1]]["bit_errors"]
+        if len(paths) > 1:
+            ann["crc_ok_none"] = record["paths"]["none"]["crc_ok"]
+            ann["bit_errors_none"] = record["paths"]["none"]["bit_errors"]
+        annotations.append(ann)
+    try:
+        count = add_annotations(rec.meta_path, annotations)
+    except (ValueError, OSError) as err:
+        raise CliError(f"--annotate: {err}") from None
+    log.info(
+        "wrote %d %s annotations to %s (%d in the file)",
+        len(annotations),
+        REPLAY_LABEL,
+        rec.meta_path,
+        count,
+    )
+
+
+def _add_replay(sub):
+    from .burst import DEFAULT_THRESHOLD
+    from .sigmf_io import SUPPORTED_DATATYPES
+
+    p = sub.add_parser(
+        "replay",
+        help="run the burst receiver offline on a recording",
+        description="Find, synchronize and decode every burst of a recording with the "
+        "library receiver (the one the burst_sync block runs), print one line per "
+        "burst and the totals; count bit errors against the known test payloads when "
+        "the payload seed is known. Frame options default to the recording's "
+        "wigenai: keys, else to the library defaults.",
+    )
+    p.add_argument(
+        "file", help="FILE.sigmf-meta, or a raw FILE.cf32 / FILE.ci16 with --rate"
+    )
+    p.add_argument("--rate", type=float, default=None, help="sample rate, Hz")
+    p.add_argument(
+        "--force-rate",
+        action="store_true",
+        help="use --rate even where the recording's core:sample_rate differs",
+    )
+    p.add_argument(
+        "--datatype",
+        default=None,
+        choices=SUPPORTED_DATATYPES,
+        help="datatype of a raw file whose extension does not say it",
+    )
+    p.add_argument("--sps", type=int, default=None, help="samples per symbol")
+    p.add_argument("--rolloff", type=float, default=None, help="RRC excess bandwidth")
+    p.add_argument(
+        "--pilot-spacing",
+        dest="pilot_spacing",
+        type=int,
+        default=None,
+        help="data symbols between pilots (0: none)",
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        help="preamble detection threshold in (0, 1)",
+    )
+    p.add_argument(
+        "--denoiser",
+        default="none",
+        choices=("none", "ddpm"),
+        help="decide on the equalized symbols, or on the DDPM receiver's estimate",
+    )
+    p.add_argument(
+        "--compare",
+        action="store_true",
+        help="both paths on the same detections (implies the ddpm path)",
+    )
+    p.add_argument("--ddpm-model", default=None, help="ONNX denoiser (default shipped)")
+    p.add_argument("--steps", type=int, default=2, help="DDIM network calls per symbol")
+    p.add_argument(
+        "--payload-seed",
+        dest="payload_seed",
+        type=int,
+        default=None,
+        help="seed of the known test payloads (counts bit errors)",
+    )
+    p.add_argument(
+        "--payload-len",
+        dest="payload_len",
+        type=int,
+        default=None,
+        help="payload bytes of the test bursts (default: the header's)",
+    )
+    p.add_argument(
+        "--chunk", type=int, default=1 << 16, help="samples read and pushed at a time"
+    )
+    p.add_argument("--json", default=None, help="write the records to this JSON file")
+    p.add_argument("--plot", default=None, help="write a constellation PNG")
+    p.add_argument(
+        "--annotate",
+        action="store_true",
+        help=f"write the results into the .sigmf-meta as '{REPLAY_LABEL}' annotations",
+    )
+    p.set_defaults(func=cmd_replay)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wigenai", description="Diffusion models in software-defined radio chains."
@@ -523,6 +1010,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_mi(sub)
     _add_train(sub)
     _add_bench(sub)
+    _add_replay(sub)
     return parser
 
 
