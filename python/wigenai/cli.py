@@ -690,7 +690,7 @@ def _replay_denoiser(args):
 def _burst_record(result, paths, frame, rate) -> dict:
     """One burst's JSON record: what the receiver measured, then per path the CRC and
     the bit errors against the known payload (None when they cannot be counted)."""
-    from .burst import decode_payload
+    from .burst import bit_errors, decode_payload
 
     header = result.header
     record = {
@@ -710,11 +710,13 @@ def _burst_record(result, paths, frame, rate) -> dict:
     }
     decoded = result.header_ok and result.complete
     sent = _sent_payload(result, frame) if decoded else None
+    # The receiver decided on the last path; with --compare the first one, "none",
+    # is decided here from the same equalized symbols.
     for path in paths:
         payload, crc_ok = result.payload, result.crc_ok
         if decoded and path == "none" and paths[-1] != "none":
             _, payload, crc_ok = decode_payload(result.symbols, header)
-        errors = None if sent is None else _bit_errors(payload, sent)
+        errors = None if sent is None else bit_errors(payload, sent)
         record["paths"][path] = {
             "crc_ok": bool(crc_ok),
             "bit_errors": errors,
@@ -741,12 +743,6 @@ def _sent_payload(result, frame):
         )
         return None
     return known_payload(seed, result.seq, length)
-
-
-def _bit_errors(received: bytes, sent: bytes) -> int:
-    from .burst import bit_errors
-
-    return bit_errors(received, sent)
 
 
 def _finite_or_none(value: float):

@@ -121,6 +121,8 @@ class Recording:
         ``core:frequency`` of the first capture, Hz.
     n_samples : int
         Whole samples in the data file.
+    offset : int
+        Bytes before the first sample (``core:header_bytes`` of the first capture).
     global_info : dict
         The global section as read (empty for a raw file).
     annotations : list of dict
