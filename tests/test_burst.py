@@ -142,6 +142,7 @@ def test_streaming_push_in_random_chunks_equals_process():
     streamed += rx.flush()
 
     assert len(streamed) == len(whole) == 8
+    assert rx.bursts == 8
     for a, b in zip(streamed, whole, strict=True):
         assert (a.start, a.seq, a.crc_ok, a.payload) == (
             b.start,

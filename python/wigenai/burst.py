@@ -1270,6 +1270,7 @@ class BurstReceiver:
                     need = base + det.index + (n_sym - 1 + self.eq_taps + 2) * sps
                     need += fmt.half + 1
                     keep = base + det.index - (self.eq_taps + 3) * sps - 2 * fmt.half
+                    self.bursts += len(results)
                     return results, base + det.index, keep, need
             res.start += base
             res.timing += base
