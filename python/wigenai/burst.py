@@ -68,8 +68,13 @@ call on its buffer):
    symbols (preamble, header, pilots) is smoothed with a triangular window
    (``track_window`` symbols each side, default ``4 (K + 1)``), the equalizer is refit
    on all known symbols of the derotated burst, and a local-linear smoothing of the
-   remaining pilot phases gives the final correction. The slope of the whole phase
-   track refines the CFO estimate.
+   remaining pilot phases gives the correction. The slope of the whole phase track
+   refines the CFO estimate.
+   8b. Decision-directed refinement (default on): tentative nearest-neighbour
+   decisions on the data symbols make every symbol a reference; the phase track is
+   smoothed again over all symbols and the equalizer refit on all of them. Fitted on
+   pilots alone, both carry the pilots' noise into every data symbol (measured: 0.7
+   dB of effective Es/N0 at 12 dB, QPSK, 32-symbol pilot spacing).
 9. The equalized symbols are divided by their gain on the known symbols (so that the
    constellation has its nominal unit average energy, the scale a DDPM denoiser is
    trained at); the noise left on the known symbols gives the SNR estimate (Es/N0,
@@ -987,6 +992,11 @@ def _smooth_phase(pos: np.ndarray, u: np.ndarray, n: int, width: int) -> np.ndar
     return np.interp(np.arange(n), np.flatnonzero(have), theta)
 
 
+def _pad(theta: np.ndarray, margin: int) -> np.ndarray:
+    """A per-symbol track extended by its end values over ``margin`` symbols each side."""
+    return np.concatenate([np.full(margin, theta[0]), theta, np.full(margin, theta[-1])])
+
+
 def _local_linear(pos: np.ndarray, phi: np.ndarray, n: int, width: int) -> np.ndarray:
     """Local-linear triangular-window regression of values ``phi`` at ``pos``."""
     d = np.arange(-width, width + 1)
@@ -1017,6 +1027,7 @@ def demodulate_burst(
     denoise: Denoiser | None = None,
     eq_taps: int = DEFAULT_EQ_TAPS,
     track_window: int | None = None,
+    decision_directed: bool = True,
 ) -> BurstResult:
     """Demodulate one burst from its detection (steps 4-10 of the module docstring).
 
@@ -1035,6 +1046,10 @@ def demodulate_burst(
     track_window : int or None
         Half width of the phase-tracking window in symbols; None is
         ``4 (pilot_spacing + 1)`` (``P`` without pilots).
+    decision_directed : bool
+        Refine the phase track and the equalizer on every symbol, the data symbols
+        by their tentative nearest-neighbour decisions (step 8b of the module
+        docstring).
 
     Returns
     -------
@@ -1108,20 +1123,38 @@ def demodulate_burst(
     )
     x = apply_equalizer(y, margin, n_sym, w, delay)
     theta_a = _smooth_phase(known_pos, x[known_pos] * np.conj(known), n_sym, track_window)
-    theta_ext = np.concatenate(
-        [np.full(margin, theta_a[0]), theta_a, np.full(margin, theta_a[-1])]
-    )
-    y = y * np.exp(-1j * theta_ext)
+    y = y * np.exp(-1j * _pad(theta_a, margin))
     w, delay, res = fit_equalizer(y, margin, known_pos, known, eq_taps)
     x = apply_equalizer(y, margin, n_sym, w, delay)
     resid = np.angle(x[known_pos] * np.conj(known))
     theta_b = _local_linear(known_pos, resid, n_sym, track_window)
     x = x * np.exp(-1j * theta_b)
+    theta = theta_a + theta_b
+
+    if decision_directed:
+        # Pilots are one symbol in K + 1: phase and equalizer fitted on them alone
+        # carry their noise into every data symbol (about 0.7 dB at 12 dB Es/N0).
+        # Tentative decisions make every symbol a reference; a decision error costs
+        # little here, since the estimates average over many symbols.
+        const = Constellation.named(header.modulation)
+        data_idx = n_ph + data_pos
+        gain = np.real(np.vdot(known, x[known_pos])) / np.real(np.vdot(known, known))
+        ref = np.empty(n_sym, dtype=np.complex128)
+        ref[known_pos] = known
+        ref[data_idx] = const.points[const.nearest(x[data_idx] / max(gain, 1e-12))]
+        every = np.arange(n_sym)
+        theta_c = _smooth_phase(every, x * np.conj(ref), n_sym, track_window)
+        theta = theta + theta_c
+        theta_ext = np.concatenate(
+            [np.full(margin, theta[0]), theta, np.full(margin, theta[-1])]
+        )
+        y = y * np.exp(-1j * (theta_ext - _pad(theta_a, margin)))
+        w, delay, res = fit_equalizer(y, margin, every, ref, eq_taps)
+        x = apply_equalizer(y, margin, n_sym, w, delay)
 
     gain = np.real(np.vdot(known, x[known_pos])) / np.real(np.vdot(known, known))
     if gain > 0:
         x = x / gain
-    theta = theta_a + theta_b
     slope = np.polyfit(np.arange(n_sym), theta, 1)[0] / (2 * np.pi)
     result.cfo_per_symbol = det.cfo_per_symbol + fine + float(slope)
     result.cfo_per_sample = result.cfo_per_symbol / sps
@@ -1206,6 +1239,8 @@ class BurstReceiver:
         (:func:`demodulate_burst`); None decides on the equalized symbols.
     max_payload : int
         Largest payload (bytes) :meth:`push` keeps samples for; a longer burst is lost.
+    decision_directed : bool
+        Decision-directed refinement of phase and equalizer (:func:`demodulate_burst`).
 
     Attributes
     ----------
@@ -1223,8 +1258,10 @@ class BurstReceiver:
         track_window: int | None = None,
         denoise: Denoiser | None = None,
         max_payload: int = 4096,
+        decision_directed: bool = True,
     ):
         self.fmt = FrameFormat() if fmt is None else fmt
+        self.decision_directed = bool(decision_directed)
         if not 0.0 < float(threshold) < 1.0:
             raise ValueError(f"threshold: expected 0 < threshold < 1, got {threshold!r}")
         self.threshold = float(threshold)
@@ -1257,7 +1294,13 @@ class BurstReceiver:
             if det.index < local_pos:
                 continue
             res = demodulate_burst(
-                buf, det, fmt, self.denoise, self.eq_taps, self.track_window
+                buf,
+                det,
+                fmt,
+                self.denoise,
+                self.eq_taps,
+                self.track_window,
+                self.decision_directed,
             )
             if not res.complete and not final:
                 n_sym = (
