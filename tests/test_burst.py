@@ -1,5 +1,8 @@
 """The burst link library: framing, CRCs, and the receiver under realistic offsets."""
 
+import math
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -10,6 +13,7 @@ from wigenai.burst import (
     bit_errors,
     build_burst,
     build_stream,
+    burst_model,
     crc16_ccitt,
     crc32,
     ddpm_denoise,
@@ -17,6 +21,7 @@ from wigenai.burst import (
     known_payload,
 )
 
+ROOT = Path(__file__).resolve().parents[1]
 SEED = 11
 PAYLOAD_LEN = 100
 # Three paths at 0, 3 and 7 samples (0, 0.75 and 1.75 symbols at sps 4), normalized
@@ -197,3 +202,41 @@ def test_known_payload_is_reproducible_and_bit_errors_count_bits():
     assert bit_errors(b"\x00\xff", b"\x01\x7f") == 2
     with pytest.raises(ValueError, match="received: 1 bytes, sent: 2 bytes"):
         bit_errors(b"\x00", b"\x00\x00")
+
+
+@pytest.mark.parametrize("modulation", ["qpsk", "16qam", "64qam"])
+def test_burst_models_serve_the_nominal_points(modulation):
+    """The shipped burst-link denoisers are what their configs say, and on the nominal
+    points at 25 dB they decide as nearest neighbour does; the paper's 64-QAM
+    denoiser, whose prior is a 4-bit DAC's points, does not."""
+    from wigenai import train_denoiser
+    from wigenai.constellation import Constellation
+    from wigenai.model_contract import load_contract
+    from wigenai.paths import default_model
+
+    config = train_denoiser.merge_config(
+        train_denoiser.load_config(
+            str(ROOT / "configs" / f"denoiser-{modulation}-burst.yaml")
+        )
+    )
+    contract = load_contract(str(burst_model(modulation)), kind="denoiser")
+    assert contract.training_link == config["link"]
+    assert contract.variant == "unconditional"
+    assert contract.training_link["quant_bits"] == 0
+
+    const = Constellation.named(modulation)
+    rng = np.random.default_rng(2)
+    sent = const.map(rng.integers(0, const.order, 20_000))
+    esn0_db = 25.0
+    sigma = math.sqrt(10 ** (-esn0_db / 10) / 2)
+    received = sent + sigma * (
+        rng.standard_normal(sent.size) + 1j * rng.standard_normal(sent.size)
+    )
+    nearest = const.nearest(received)
+    burst = const.nearest(ddpm_denoise()(received, modulation, esn0_db))
+    assert np.mean(burst == nearest) >= 0.999
+    if modulation == "64qam":
+        paper = ddpm_denoise(str(default_model("denoiser", modulation)))
+        assert (
+            np.mean(const.nearest(paper(received, modulation, esn0_db)) == nearest) < 0.95
+        )

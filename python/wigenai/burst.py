@@ -272,6 +272,18 @@ def nearest_decide(symbols: np.ndarray, modulation: str) -> np.ndarray:
     return np.asarray(Constellation.named(modulation).nearest(symbols), dtype=np.int64)
 
 
+def burst_model(modulation: str):
+    """The shipped DDPM denoiser for the burst link (``models/denoiser-MOD-burst.onnx``).
+
+    The paper's denoisers learned the points of a 4-bit DAC; a radio's DAC puts the
+    nominal points on the air, and a prior on the wrong points pulls correct 64-QAM
+    symbols away from them. These models learned the nominal points.
+    """
+    from .paths import default_model
+
+    return default_model("denoiser", modulation, link="burst")
+
+
 def ddpm_denoise(
     model_file: str | None = None,
     steps: int = 2,
@@ -287,8 +299,8 @@ def ddpm_denoise(
     Parameters
     ----------
     model_file : str or None
-        ONNX denoiser for every burst; None takes the shipped model of each burst's
-        modulation.
+        ONNX denoiser for every burst; None takes the shipped burst-link model of each
+        burst's modulation (:func:`burst_model`).
     steps : int
         DDIM network calls per symbol.
     threads : int
@@ -301,13 +313,12 @@ def ddpm_denoise(
         per modulation, made at first use.
     """
     from .ort_sampler import OrtDenoiser
-    from .paths import default_model
 
     sessions: dict[str, OrtDenoiser] = {}
 
     def denoise(symbols: np.ndarray, modulation: str, snr_db: float) -> np.ndarray:
         if modulation not in sessions:
-            path = model_file or str(default_model("denoiser", modulation))
+            path = model_file or str(burst_model(modulation))
             sessions[modulation] = OrtDenoiser(path, 0.0, steps=steps, threads=threads)
             if sessions[modulation].points.size != order_of(modulation):
                 raise ValueError(

@@ -663,8 +663,7 @@ def _replay_frame(rec, args):
 def _replay_denoiser(args):
     """The library's DDPM hook; a model that cannot serve a burst's modulation is a
     user error (named), found when the first burst of that modulation arrives."""
-    from .burst import ddpm_denoise
-    from .paths import default_model
+    from .burst import burst_model, ddpm_denoise
 
     inner = ddpm_denoise(args.ddpm_model, steps=args.steps)
     ready: set[str] = set()
@@ -672,7 +671,7 @@ def _replay_denoiser(args):
     def denoise(symbols, modulation, snr_db):
         if modulation in ready:
             return inner(symbols, modulation, snr_db)
-        path = args.ddpm_model or str(default_model("denoiser", modulation))
+        path = args.ddpm_model or str(burst_model(modulation))
         if not os.path.isfile(path):
             raise CliError(
                 f"--ddpm-model: no shipped denoiser for {modulation} ({path}); give one"

@@ -23,6 +23,11 @@ def models_dir() -> Path:
     return Path(sys.prefix) / "share" / "gr-wigenai" / "models"
 
 
-def default_model(kind: str, modulation: str) -> Path:
-    """Path of the shipped model of ``kind`` (``denoiser``, ``ae``) for a modulation."""
-    return models_dir() / f"{kind}-{modulation}.onnx"
+def default_model(kind: str, modulation: str, link: str = "") -> Path:
+    """Path of the shipped model of ``kind`` (``denoiser``, ``ae``) for a modulation.
+
+    ``link`` names the link a model was trained for when it is not the paper's
+    (``"burst"``: the over-the-air burst link, ``denoiser-16qam-burst.onnx``).
+    """
+    suffix = f"-{link}" if link else ""
+    return models_dir() / f"{kind}-{modulation}{suffix}.onnx"
