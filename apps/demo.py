@@ -263,8 +263,9 @@ def burst_loopback() -> None:
     print(f"Offline, `wigenai replay {meta.relative_to(ROOT)} --compare` (totals):")
     lines = io.StringIO()
     with contextlib.redirect_stdout(lines):
-        cli_main(["replay", str(meta), "--compare"])
-    print("\n".join(lines.getvalue().splitlines()[-3:]))
+        cli_main(["--quiet", "replay", str(meta), "--compare"])
+    text = lines.getvalue()
+    print(text[text.rindex("bursts found") :].rstrip())
 
 
 if __name__ == "__main__":
