@@ -28,9 +28,9 @@ calls, or ancestral sampling with `runs` runs combined by `combine`. An `esn0_db
 stream tag (burst_sync's measured Es/N0) moves the start step to the one matched to
 that measurement from the tagged item on; set_snr_db() returns to the link SNR.
 Batches of `batch_size` rows through one session; a shorter tail is padded to the
-next power of two. Invalid parameters or a mismatched model raise ValueError naming the parameter
-or the file and contract field; an inference failure is logged and ends the
-flowgraph.)doc";
+next power of two. Invalid parameters or a mismatched model raise ValueError
+naming the parameter or the file and contract field; an inference failure is logged
+and ends the flowgraph.)doc";
 
 } // namespace
 
