@@ -171,33 +171,6 @@ def run_sweep(
     return records
 
 
-def print_table(records: list[MiRecord], methods: list[str], snrs: list[float]) -> None:
-    """MI per SNR and method (+- the 95 % half-width), capacity first."""
-    by = {(r.snr_db, r.method): r for r in records}
-    noise, order = records[0].noise, records[0].order
-    print(
-        f"Mutual information, bits per symbol, {order}-QAM, {noise} noise "
-        "(Monte Carlo, true law, +- 95 % interval)"
-    )
-    print(f"{'SNR dB':>7} {'log2(1+SNR)':>12} " + " ".join(f"{m:>16}" for m in methods))
-    for s in snrs:
-        row = f"{s:>7.2f} {by[(s, 'capacity')].mi_bits:12.4f} "
-        row += " ".join(
-            f"{by[(s, m)].mi_bits:8.4f}+-{by[(s, m)].ci_bits:6.4f}" for m in methods
-        )
-        print(row)
-    if noise != "awgn":
-        print("Rate of a receiver that assumes Gaussian noise (mismatched), bits:")
-        for s in snrs:
-            row = f"{s:>7.2f} {'':12} "
-            row += " ".join(f"{by[(s, m)].mismatched_bits:16.4f}" for m in methods)
-            print(row)
-        print(
-            "Gaussian noise is the worst noise of a given power: under Laplacian noise "
-            "log2(1+SNR) is a lower bound on capacity, not the capacity."
-        )
-
-
 def plot(records: list[MiRecord], methods: list[str], path: str) -> None:
     """MI vs SNR with the capacity curve (top) and each method's gain over uniform
     signalling (bottom, where the shaping differences are visible), as PNG."""
