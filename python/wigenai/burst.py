@@ -1156,10 +1156,8 @@ def demodulate_burst(
         every = np.arange(n_sym)
         theta_c = _smooth_phase(every, x * np.conj(ref), n_sym, track_window)
         theta = theta + theta_c
-        theta_ext = np.concatenate(
-            [np.full(margin, theta[0]), theta, np.full(margin, theta[-1])]
-        )
-        y = y * np.exp(-1j * (theta_ext - _pad(theta_a, margin)))
+        # y already carries the first track's correction (theta_a); add the rest.
+        y = y * np.exp(-1j * _pad(theta - theta_a, margin))
         w, delay, res = fit_equalizer(y, margin, every, ref, eq_taps)
         x = apply_equalizer(y, margin, n_sym, w, delay)
 
