@@ -145,11 +145,26 @@ ddpm_denoiser_cc_impl::ddpm_denoiser_cc_impl(const std::string& modulation,
         throw std::invalid_argument(
             "modulation: the decision output holds at most 256 points");
     }
-    for (const auto& p : model.points) {
-        const auto& link = model.link;
-        d_decision_points.emplace_back(
-            detail::quantize(p.real(), link.quant_bits, link.dac_full_scale),
-            detail::quantize(p.imag(), link.quant_bits, link.dac_full_scale));
+    if (model.start != "matched") {
+        throw std::invalid_argument(
+            d_model_file + ": contract field 'start' is '" + model.start +
+            "': this block runs chains from the received sample only; the Python "
+            "block (wigenai.ddpm_denoiser) runs this model");
+    }
+    d_order = static_cast<size_t>(order);
+    if (model.decision_points.empty()) {
+        for (const auto& p : model.points) {
+            const auto& link = model.link;
+            d_decision_points.emplace_back(
+                detail::quantize(p.real(), link.quant_bits, link.dac_full_scale),
+                detail::quantize(p.imag(), link.quant_bits, link.dac_full_scale));
+            d_decision_labels.push_back(static_cast<uint8_t>(d_decision_labels.size()));
+        }
+    } else {
+        d_decision_points = model.decision_points;
+        for (int label : model.decision_labels) {
+            d_decision_labels.push_back(static_cast<uint8_t>(label));
+        }
     }
     set_steps(steps);
     set_snr_db(snr_db);
@@ -275,7 +290,7 @@ void ddpm_denoiser_cc_impl::run_chain(size_t n, double* x0)
 
 uint8_t ddpm_denoiser_cc_impl::nearest(double re, double im) const
 {
-    return static_cast<uint8_t>(detail::nearest_point(d_decision_points, re, im));
+    return d_decision_labels[detail::nearest_point(d_decision_points, re, im)];
 }
 
 int ddpm_denoiser_cc_impl::work(int noutput_items,
@@ -353,14 +368,13 @@ void ddpm_denoiser_cc_impl::denoise(const gr_complex* in,
     if (d_sampler == "ddpm" && d_runs > 1 && d_combine == "vote") {
         // Majority of the runs' decisions; the output symbol is the mean estimate.
         const int runs = d_runs;
-        std::vector<uint16_t> counts(n * d_decision_points.size(), 0);
+        std::vector<uint16_t> counts(n * d_order, 0);
         std::vector<double> sum(2 * n, 0.0);
         d_runs = 1;
         for (int run = 0; run < runs; ++run) {
             run_chain(n, x0.data());
             for (size_t i = 0; i < n; ++i) {
-                counts[i * d_decision_points.size() +
-                       nearest(x0[2 * i], x0[2 * i + 1])]++;
+                counts[i * d_order + nearest(x0[2 * i], x0[2 * i + 1])]++;
                 sum[2 * i] += x0[2 * i];
                 sum[2 * i + 1] += x0[2 * i + 1];
             }
@@ -370,7 +384,7 @@ void ddpm_denoiser_cc_impl::denoise(const gr_complex* in,
             x0[k] = sum[k] / runs;
         }
         if (decided) {
-            const size_t m = d_decision_points.size();
+            const size_t m = d_order;
             for (size_t i = 0; i < n; ++i) {
                 decided[i] =
                     static_cast<uint8_t>(std::max_element(counts.begin() + i * m,

@@ -65,6 +65,8 @@ private:
     detail::onnx_epsilon d_net;
     detail::schedule d_schedule;
     std::vector<std::complex<double>> d_decision_points;
+    std::vector<uint8_t> d_decision_labels;
+    size_t d_order;
     bool d_conditional;
     bool d_decisions;
 

@@ -152,6 +152,42 @@ contract parse_contract(const std::string& json_text,
         field_error(path, "constellation", points_rule);
     }
 
+    if (doc.contains("start")) {
+        c.start = doc["start"].is_string() ? doc["start"].get<std::string>() : "";
+        if (c.start != "matched" && c.start != "prior") {
+            field_error(path,
+                        "start",
+                        "is " + doc["start"].dump() + ", expected 'matched' or 'prior'");
+        }
+    }
+    if (doc.contains("decision") && doc["decision"].is_object() &&
+        !doc["decision"].empty()) {
+        const auto& decision = doc["decision"];
+        const char* rule = "needs 'points' [[re, im], ...] and as many integer "
+                           "'labels' of constellation points";
+        if (!decision.contains("points") || !decision.contains("labels") ||
+            !decision["points"].is_array() || !decision["labels"].is_array() ||
+            decision["points"].size() != decision["labels"].size() ||
+            decision["points"].empty()) {
+            field_error(path, "decision", rule);
+        }
+        for (const auto& p : decision["points"]) {
+            if (!p.is_array() || p.size() != 2 || !p[0].is_number() ||
+                !p[1].is_number() || !std::isfinite(p[0].get<double>()) ||
+                !std::isfinite(p[1].get<double>())) {
+                field_error(path, "decision", rule);
+            }
+            c.decision_points.emplace_back(p[0].get<double>(), p[1].get<double>());
+        }
+        for (const auto& label : decision["labels"]) {
+            if (!label.is_number_integer() || label.get<long long>() < 0 ||
+                label.get<long long>() >= static_cast<long long>(c.points.size())) {
+                field_error(path, "decision", rule);
+            }
+            c.decision_labels.push_back(label.get<int>());
+        }
+    }
+
     if (doc.contains("training_link") && doc["training_link"].is_object()) {
         const auto& link = doc["training_link"];
         c.link.kappa_t = number_or(link, "kappa_t", 0.0);

@@ -49,6 +49,12 @@ struct contract {
     std::vector<std::complex<double>> points;
     double input_scale = 1.4142135623730951;
     training_link link;
+    //! Where the receiver's chain starts: "matched" or "prior" (contract field start).
+    std::string start = "matched";
+    //! Optional decision cloud (contract field decision): an estimate's symbol is the
+    //! label of the nearest of these points; empty: the nearest constellation point.
+    std::vector<std::complex<double>> decision_points;
+    std::vector<int> decision_labels;
 
     int input_width() const { return variant == "conditional" ? 4 : 2; }
 };

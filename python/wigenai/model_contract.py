@@ -25,7 +25,21 @@ constellation      ``{name, order, points}``: nominal unit-energy points
 input_scale        complex symbol times ``input_scale`` = network units
                    (``sqrt(2)``: unit variance per real dimension)
 training_link      kappa_t, kappa_r, quant_bits, adc_bits, dac_full_scale,
-                   adc_loading, snr_db_range, noise of the training link
+                   adc_loading, snr_db_range, noise of the training link; or, for
+                   a structured link, ``preset`` (its name), ``overrides`` and
+                   ``params`` (every value, :mod:`wigenai.presets`), snr_db_range
+start              ``"matched"`` (default): the chain starts from the received
+                   sample at the step matched to the SNR; ``"prior"``
+                   (conditional only): from 0 at the last step, the received
+                   sample (``DiffusionSchedule.condition``) only the condition
+prior              ``"transmitted"`` (default): the network generates the sent
+                   points; ``"impaired"``: the noiseless received cloud of a
+                   structured link (the points after PA, IQ imbalance, phase
+                   noise, DC offset), so that the chain denoises onto it
+decision           optional ``{points: [[re, im], ...], labels: [...]}``: the
+                   estimate's symbol is the label of the nearest of these points
+                   (an impaired prior's cloud, sampled); default: the nearest
+                   constellation point
 network            hidden width, layers, activation, time embedding
 ema                EMA decay of the exported weights (``null`` if raw)
 =================  ==========================================================
@@ -61,6 +75,8 @@ METADATA_KEY = "wigenai"
 KINDS = ("denoiser", "shaper")
 VARIANTS = {"unconditional": 2, "conditional": 4}
 SCHEDULES = ("sigmoid", "linear", "cosine")
+STARTS = ("matched", "prior")
+PRIORS = ("transmitted", "impaired")
 # Bound on each real entry of the chain's start state (network units, where in-
 # distribution samples have unit variance); see DiffusionSchedule.start_state.
 START_CLIP = 20.0
@@ -178,6 +194,14 @@ class DiffusionSchedule:
         z = np.nan_to_num(z, nan=0.0, posinf=START_CLIP, neginf=-START_CLIP)
         return np.clip(z, -START_CLIP, START_CLIP)
 
+    def condition(self, y: np.ndarray) -> np.ndarray:
+        """The condition of a ``start: prior`` model: ``input_scale * y``, float64
+        (N, 2), clipped and NaN-free like :meth:`start_state`."""
+        y = np.asarray(y, dtype=np.complex128).reshape(-1)
+        z = np.stack([y.real, y.imag], axis=1) * self.input_scale
+        z = np.nan_to_num(z, nan=0.0, posinf=START_CLIP, neginf=-START_CLIP)
+        return np.clip(z, -START_CLIP, START_CLIP)
+
     def ddim_steps(
         self, t_start: int, steps: int, spacing: float = DDIM_SPACING
     ) -> np.ndarray:
@@ -254,8 +278,17 @@ class Contract:
     network: dict = field(default_factory=dict)
     ema: float | None = None
     training: dict = field(default_factory=dict)
+    start: str = "matched"
+    prior: str = "transmitted"
+    decision: dict = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
     path: str = ""
+
+    @property
+    def preset(self) -> str:
+        """Name of the link preset the model was trained for (``paper`` when the
+        training link is the case-study link of :mod:`wigenai.channel`)."""
+        return str(self.training_link.get("preset", "paper"))
 
     @property
     def T(self) -> int:
@@ -389,6 +422,25 @@ def load_contract(path: str, kind: str | None = "denoiser") -> Contract:
     return contract
 
 
+def _check_decision(decision, order: int, path: str) -> None:
+    try:
+        points = np.asarray(decision["points"], dtype=np.float64)
+        labels = np.asarray(decision["labels"])
+        ok = points.ndim == 2 and points.shape[1] == 2 and points.shape[0] >= 1
+        ok = ok and labels.shape == (points.shape[0],)
+        ok = ok and np.issubdtype(labels.dtype, np.integer)
+        ok = ok and bool(np.all((labels >= 0) & (labels < order)))
+        ok = ok and bool(np.all(np.isfinite(points)))
+    except (KeyError, TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise _field_error(
+            path,
+            "decision",
+            f"needs 'points' [[re, im], ...] and as many integer 'labels' 0..{order - 1}",
+        )
+
+
 def _parse_contract(doc: dict, path: str, kind: str | None) -> Contract:
     for name in ("format_version", "kind", "variant", "betas", "constellation"):
         if name not in doc:
@@ -432,6 +484,19 @@ def _parse_contract(doc: dict, path: str, kind: str | None) -> Contract:
             path, "constellation", "needs 'points' as [[re, im], ...] matching 'order'"
         )
 
+    start = doc.get("start", "matched")
+    if start not in STARTS or (start == "prior" and doc["variant"] != "conditional"):
+        raise _field_error(
+            path,
+            "start",
+            f"is {start!r}, expected 'matched', or 'prior' with variant 'conditional'",
+        )
+    if doc.get("prior", "transmitted") not in PRIORS:
+        raise _field_error(
+            path, "prior", f"is {doc['prior']!r}, expected one of {PRIORS}"
+        )
+    if doc.get("decision"):
+        _check_decision(doc["decision"], len(const["points"]), path)
     known = {f for f in Contract.__dataclass_fields__ if f != "path"}
     values = {k: v for k, v in doc.items() if k in known}
     values["betas"] = [float(b) for b in betas]

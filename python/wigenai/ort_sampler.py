@@ -189,6 +189,8 @@ class OrtDenoiser:
         self.network = EpsilonSession(path, threads, self.batch_size)
         self.session = self.network.session
         self.conditional = self.contract.variant == "conditional"
+        self.prior_start = self.contract.start == "prior"
+        self.preset = self.contract.preset
         link_info = self.contract.training_link
         self.points = self.contract.points
         self.decision_points = quantize(
@@ -196,6 +198,12 @@ class OrtDenoiser:
             int(link_info.get("quant_bits", 0)),
             float(link_info.get("dac_full_scale", 1.0)),
         )
+        self.decision_labels = np.arange(self.points.size)
+        decision = self.contract.decision
+        if decision:
+            pts = np.asarray(decision["points"], dtype=np.float64)
+            self.decision_points = pts[:, 0] + 1j * pts[:, 1]
+            self.decision_labels = np.asarray(decision["labels"], dtype=np.int64)
         self.link = link if link is not None else link_from_contract(self.contract, 0.0)
         self._hardware = self.link
         self.set_snr_db(snr_db)
@@ -222,7 +230,10 @@ class OrtDenoiser:
 
     @property
     def start_step(self) -> int:
-        """Start step for a unit channel gain at the current link."""
+        """Start step for a unit channel gain at the current link (the last step for
+        a model that starts from the prior)."""
+        if self.prior_start:
+            return self.schedule.T - 1
         snr = effective_snr(self.link, adc_noise=self.adc_noise)
         return self.schedule.start_step(snr)
 
@@ -260,12 +271,14 @@ class OrtDenoiser:
         return majority(votes, self.points.size)
 
     def nearest(self, x0: np.ndarray) -> np.ndarray:
-        """Index of the nearest transmitted (DAC-quantized) point."""
+        """Symbol of each estimate: the nearest transmitted (DAC-quantized) point, or
+        the label of the nearest point of the contract's ``decision`` cloud."""
         x0 = np.asarray(x0).reshape(-1)
         out = np.empty(x0.size, dtype=np.int64)
-        for lo in range(0, x0.size, 1 << 16):
-            d = np.abs(x0[lo : lo + (1 << 16), None] - self.decision_points[None, :])
-            out[lo : lo + d.shape[0]] = np.argmin(d, axis=1)
+        block = max(1, (1 << 22) // self.decision_points.size)
+        for lo in range(0, x0.size, block):
+            d = np.abs(x0[lo : lo + block, None] - self.decision_points[None, :])
+            out[lo : lo + d.shape[0]] = self.decision_labels[np.argmin(d, axis=1)]
         return out
 
     def _estimates(self, y, h) -> np.ndarray:
@@ -282,10 +295,18 @@ class OrtDenoiser:
             t_start = np.atleast_1d(self.schedule.start_step(snr))
 
         x0 = np.empty((self.runs, y.size, 2))
+        if self.prior_start:
+            # The whole law p(x0 | y) is in the network: start from the prior's
+            # mean at the last step, the received sample being the condition only.
+            t_start = np.full(y.size, self.schedule.T - 1, dtype=np.int64)
         for step in np.unique(t_start):
             rows = np.flatnonzero(t_start == step)
-            x_start = self.schedule.start_state(y[rows], step)
-            cond = x_start if self.conditional else None
+            if self.prior_start:
+                cond = self.schedule.condition(y[rows])
+                x_start = np.zeros_like(cond)
+            else:
+                x_start = self.schedule.start_state(y[rows], step)
+                cond = x_start if self.conditional else None
             for run in range(self.runs):
                 if self.sampler == "ddim":
                     x0[run, rows] = ddim_chain(
@@ -389,6 +410,11 @@ class DdpmReceiver(Receiver):
         super().__init__(points, int(np.log2(points.size)))
 
     def decide(self, y, h, channel):
-        self.denoiser.set_link(channel.params)
-        gains = h if channel.params.fading else None
+        if isinstance(channel.params, LinkParams):
+            self.denoiser.set_link(channel.params)
+            gains = h if channel.params.fading else None
+        else:
+            # A structured link (wigenai.impairments): its SNR, and no fading.
+            self.denoiser.set_snr_db(channel.params.snr_db)
+            gains = None
         return self.denoiser.decide(y, gains)

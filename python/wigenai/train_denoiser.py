@@ -28,12 +28,30 @@ link.dac_full_scale         1.0           DAC full scale per real dimension
 link.adc_loading            3.0           ADC full scale / rms of its input
 link.noise                  awgn          noise law of the training link
 link.snr_db_range           [-25, 0]      Es/N0 range served, dB
+link.preset                 null          a structured link of :mod:`wigenai.presets`
+                                          (``pluto-like``, ``harsh``...) instead of
+                                          the kappa/DAC/ADC link above (whose keys
+                                          are then ignored, except the SNR range)
+link.overrides              {}            preset parameters to change, e.g.
+                                          ``{pa_backoff_db: 3.0}``
 diffusion.T                 100           diffusion steps
 diffusion.schedule          sigmoid       sigmoid, linear or cosine
 diffusion.beta_start        3.0e-4        first beta (1e-5 x 30; null: schedule default)
 diffusion.beta_end          0.15          last beta (5e-3 x 30: T=100 reaches -35 dB)
 diffusion.input_scale       1.41421356    symbol -> network units (unit var per dim)
 diffusion.step_margin_db    5.0           train steps down to snr_min - margin
+diffusion.start             matched       where the receiver's chain starts: ``matched``
+                                          (the received sample at the step matched to
+                                          the SNR) or ``prior`` (conditional only: the
+                                          prior mean 0 at the last step, the received
+                                          sample entering only as the condition)
+diffusion.prior             transmitted   what the network generates: ``transmitted``
+                                          (the sent points) or ``impaired`` (a
+                                          preset's noiseless received cloud: the
+                                          points after PA, IQ, phase noise, DC)
+diffusion.decision_points   512           impaired prior: noiseless samples per point
+                                          kept in the model; an estimate's symbol is
+                                          the label of the nearest one
 network.hidden              128           hidden width (paper)
 network.layers              3             time-gated hidden layers (paper)
 training.steps              50000         optimizer steps
@@ -48,7 +66,24 @@ training.data_block         65536         symbols drawn from the channel per ref
 
 Steps trained: ``t`` is drawn uniformly from ``0 .. t_hi`` where ``t_hi`` matches
 ``snr_min - step_margin_db`` (steps for lower SNRs are never used by the samplers).
-Conditional variant: ``t`` is drawn from ``0 .. t*`` of each sample's own SNR.
+Conditional variant: ``t`` is drawn from ``0 .. t*`` of each sample's own SNR;
+with ``start: prior`` from every step ``0 .. T-1``.
+
+Structured links (``link.preset``): the received sample is not a noisier copy of the
+sent point (the PA compresses it, the IQ mixer shears it, the phase noise turns it).
+Two ways to learn such a link:
+
+- ``prior: impaired`` (unconditional): ``x0`` is the noiseless received sample, every
+  stage of the preset before the thermal noise and the ADC. The received sample then
+  *is* a noisier copy of ``x0``, so the chain starts from it at the step matched to
+  the SNR as on the paper's link, and lands on the learned cloud; the symbol is the
+  label of the nearest of ``decision_points`` noiseless samples per point, drawn
+  through the link at export and stored in the model (contract field ``decision``).
+- ``variant: conditional`` with ``start: prior``: ``x0`` is the sent point, the
+  condition the received sample; the network learns the whole law ``p(x0 | y)`` and
+  the receiver runs DDIM from the prior's mean. Measured worse (the report, section
+  6): at the last steps the epsilon prediction carries x0 only through a factor
+  ``sqrt(abar)`` of a few percent.
 """
 
 from __future__ import annotations
@@ -68,6 +103,8 @@ from .channel import ImpairedChannel, LinkParams
 from .constellation import Constellation, order_of
 from .model_contract import (
     KINDS,
+    PRIORS,
+    STARTS,
     Contract,
     DiffusionSchedule,
     beta_schedule,
@@ -91,6 +128,8 @@ DEFAULTS = {
         "adc_loading": 3.0,
         "noise": "awgn",
         "snr_db_range": [-25.0, 0.0],
+        "preset": None,
+        "overrides": {},
     },
     "diffusion": {
         "T": 100,
@@ -99,6 +138,9 @@ DEFAULTS = {
         "beta_end": 0.15,
         "input_scale": math.sqrt(2.0),
         "step_margin_db": 5.0,
+        "start": "matched",
+        "prior": "transmitted",
+        "decision_points": 512,
     },
     "network": {"hidden": 128, "layers": 3},
     "training": {
@@ -150,6 +192,7 @@ def merge_config(config: dict | None) -> dict:
     lo, hi = (float(v) for v in merged["link"]["snr_db_range"])
     if not lo <= hi:
         raise ValueError(f"config: link.snr_db_range {[lo, hi]} must be [low, high]")
+    _check_preset(merged)
     _check_numbers(merged)
     return merged
 
@@ -191,6 +234,57 @@ def _check_numbers(config: dict) -> None:
         raise ValueError("config: training.data_block must be >= training.batch_size")
 
 
+def _check_preset(config: dict) -> None:
+    from .presets import spec
+
+    link, diffusion = config["link"], config["diffusion"]
+    if diffusion["start"] not in STARTS:
+        raise ValueError(
+            f"config: diffusion.start {diffusion['start']!r} is not one of {STARTS}"
+        )
+    if diffusion["start"] == "prior" and config["variant"] != "conditional":
+        raise ValueError(
+            "config: diffusion.start 'prior' needs variant 'conditional' (from the "
+            "prior alone an unconditional chain ignores the received sample)"
+        )
+    if diffusion["prior"] not in PRIORS:
+        raise ValueError(
+            f"config: diffusion.prior {diffusion['prior']!r} is not one of {PRIORS}"
+        )
+    if diffusion["prior"] == "impaired" and (
+        link["preset"] is None or diffusion["start"] != "matched"
+    ):
+        raise ValueError(
+            "config: diffusion.prior 'impaired' needs link.preset (a structured link "
+            "whose noiseless received cloud it learns) and diffusion.start 'matched'"
+        )
+    count = diffusion["decision_points"]
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(
+            f"config: diffusion.decision_points must be an integer >= 1, got {count!r}"
+        )
+    overrides = link["overrides"] or {}
+    if not isinstance(overrides, dict):
+        raise ValueError("config: link.overrides must be a mapping")
+    if link["preset"] is None:
+        if overrides:
+            raise ValueError("config: link.overrides needs link.preset")
+        return
+    try:
+        values = spec(link["preset"], **overrides)
+        from .presets import build
+
+        build(values, snr_db=0.0)
+    except ValueError as err:
+        raise ValueError(f"config: link.{err}") from None
+    if values["modulation"] != config["modulation"]:
+        raise ValueError(
+            f"config: modulation {config['modulation']!r} differs from the "
+            f"modulation {values['modulation']!r} of link.preset "
+            f"{link['preset']!r} (set link.overrides.modulation to change it)"
+        )
+
+
 def load_config(path: str) -> dict:
     """Read a YAML (or JSON) configuration file with ``yaml.safe_load``."""
     with open(path, encoding="utf-8") as handle:
@@ -229,21 +323,48 @@ class TrainingData:
         self.schedule = schedule
         self.rng = np.random.default_rng(seed)
         self.constellation = Constellation.named(config["modulation"])
-        self.channel = ImpairedChannel(_link(config, 0.0), seed=seed + 1)
+        self.structured = config["link"]["preset"] is not None
+        self.prior_start = config["diffusion"]["start"] == "prior"
+        self.impaired_prior = config["diffusion"]["prior"] == "impaired"
+        if self.structured:
+            from .presets import preset
+
+            self.channel = preset(
+                config["link"]["preset"],
+                0.0,
+                seed=seed + 1,
+                **(config["link"]["overrides"] or {}),
+            )
+        else:
+            self.channel = ImpairedChannel(_link(config, 0.0), seed=seed + 1)
         self.conditional = config["variant"] == "conditional"
         self.block = int(config["training"]["data_block"])
         lo, hi = (float(v) for v in config["link"]["snr_db_range"])
         self.snr_range = (lo, hi)
         margin = float(config["diffusion"]["step_margin_db"])
-        lowest = _link(config, lo - margin)
-        self.t_hi = schedule.start_step(effective_snr(lowest))
+        if self.prior_start:
+            self.t_hi = schedule.T - 1
+        else:
+            self.t_hi = schedule.start_step(self._snr(lo - margin))
         self._fill()
+
+    def _snr(self, snr_db: float) -> float:
+        """Effective Es/N0 (ratio) the matched start step is chosen for."""
+        if self.structured:
+            return 10.0 ** (snr_db / 10.0)
+        return effective_snr(_link(self.config, snr_db))
 
     def _fill(self) -> None:
         n = self.block
         index = self.rng.integers(0, self.constellation.order, n)
         symbols = self.constellation.map(index)
-        sent = self.channel.dac(symbols) * self.schedule.input_scale
+        if self.impaired_prior:
+            # The noiseless received cloud: every stage before the noise and ADC.
+            sent = self.channel.impair(symbols) * self.schedule.input_scale
+        elif self.structured:
+            sent = symbols * self.schedule.input_scale
+        else:
+            sent = self.channel.dac(symbols) * self.schedule.input_scale
         self.x0 = np.stack([sent.real, sent.imag], axis=1).astype(np.float32)
         if self.conditional:
             self.cond, self.t_top = self._received(symbols)
@@ -265,8 +386,12 @@ class TrainingData:
             part = slice(lo, lo + self.SNR_BLOCK)
             self.channel.set_snr_db(self.rng.uniform(*self.snr_range))
             y, _ = self.channel.transmit(symbols[part])
-            step = self.schedule.start_step(effective_snr(self.channel.params))
-            cond[part] = self.schedule.start_state(y, step)
+            if self.prior_start:
+                step = self.t_hi
+                cond[part] = self.schedule.condition(y)
+            else:
+                step = self.schedule.start_step(self._snr(self.channel.params.snr_db))
+                cond[part] = self.schedule.start_state(y, step)
             t_top[part] = step
         return cond, t_top
 
@@ -278,6 +403,39 @@ class TrainingData:
         self.pos += size
         cond = None if self.cond is None else self.cond[part]
         return self.x0[part], cond, self.t_top[part]
+
+
+def _training_link(config: dict) -> dict:
+    """The contract's ``training_link``: the link keys, or the preset's full values."""
+    link = config["link"]
+    if link["preset"] is None:
+        keys = [k for k in DEFAULTS["link"] if k not in ("preset", "overrides")]
+        return {k: link[k] for k in keys}
+    from .presets import spec
+
+    overrides = dict(link["overrides"] or {})
+    values = spec(link["preset"], **overrides)
+    return {
+        "preset": str(link["preset"]).lower(),
+        "overrides": overrides,
+        "params": values,
+        "noise": values["noise"],
+        "snr_db_range": [float(v) for v in link["snr_db_range"]],
+    }
+
+
+def _decision_cloud(config: dict, data: TrainingData) -> dict:
+    """``decision_points`` noiseless impaired samples of every point (an impaired
+    prior's decision rule), drawn through a copy of the link with its own seed."""
+    per_point = int(config["diffusion"]["decision_points"])
+    link = data.channel.spawn([int(config["seed"]), 17])
+    order = data.constellation.order
+    labels = np.tile(np.arange(order), per_point)
+    cloud = link.impair(data.constellation.map(labels))
+    return {
+        "points": [[float(z.real), float(z.imag)] for z in cloud],
+        "labels": [int(m) for m in labels],
+    }
 
 
 def loss_curve(losses: list, points: int = 10) -> list:
@@ -382,7 +540,10 @@ def run(config: dict, out_path: str, progress: bool = True) -> dict:
         ),
         input_scale=float(diff["input_scale"]),
         schedule=str(diff["schedule"]),
-        training_link={k: config["link"][k] for k in DEFAULTS["link"]},
+        training_link=_training_link(config),
+        start=str(diff["start"]),
+        prior=str(diff["prior"]),
+        decision=_decision_cloud(config, data) if data.impaired_prior else {},
         network={
             "hidden": int(net_cfg["hidden"]),
             "layers": int(net_cfg["layers"]),
