@@ -39,11 +39,11 @@ def test_names_and_unknown_preset():
 def test_bad_overrides_name_the_parameter():
     with pytest.raises(ValueError, match=r"^adc_bitz:"):
         preset("harsh", 10.0, adc_bitz=4)
-    with pytest.raises(ValueError, match=r"^phase_deg:"):
+    with pytest.raises(ValueError, match=r"^rx_iq_phase_deg:"):
         preset("pluto-like", 10.0, rx_iq_phase_deg=90.0)
-    with pytest.raises(ValueError, match=r"^increment_var:"):
+    with pytest.raises(ValueError, match=r"^phase_increment_var:"):
         preset("pluto-like", 10.0, phase_increment_var=-1e-3)
-    with pytest.raises(ValueError, match=r"^backoff_db:"):
+    with pytest.raises(ValueError, match=r"^pa_backoff_db:"):
         preset("pluto-like", 10.0, pa_backoff_db=-8.0)  # inner ring at saturation
 
 

@@ -106,6 +106,7 @@ __all__ = [
     "StructuredLink",
     "UniformQuantizer",
     "phase_nodes",
+    "transmit_stream",
 ]
 
 # Smallest probability of a quantizer cell, so that log-likelihoods stay finite.
@@ -1323,3 +1324,48 @@ class StructuredLink:
                     ll = ll + _log_interval(law, lo - zpart, hi - zpart)
             out[sl] = logsumexp(ll + logw, axis=2)
         return out
+
+
+def transmit_stream(
+    link: StructuredLink, x, seed: int, start: int = 0, block: int = 4096
+) -> np.ndarray:
+    """Received samples of items ``start .. start + len(x)`` of a symbol stream.
+
+    The stream is cut into blocks of ``block`` items at fixed item indices; block
+    ``k`` is drawn with the stages' state reset and the generator seeded
+    ``[seed, k]``. Every stage acts sample by sample and the draws do not depend on
+    the symbols, so an item's received sample depends only on its symbol, its index
+    and ``seed``: a GNU Radio block that is handed the stream in arbitrary pieces
+    (``gnuradio.wigenai.structured_channel``) gives exactly the samples of one call
+    on the whole stream. (State restarts at each block: an untracked Wiener walk, a
+    carrier offset's phase ramp.)
+
+    Parameters
+    ----------
+    link : StructuredLink
+        The link; its state and generator are reset for every block.
+    x : array of complex
+        Unit-energy symbols.
+    seed : int
+        Stream seed (>= 0).
+    start : int
+        Index of ``x[0]`` in the stream.
+    block : int
+        Items per block (>= 1).
+    """
+    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
+        raise ValueError(f"seed: expected an integer >= 0, got {seed!r}")
+    if isinstance(block, bool) or int(block) != block or block < 1:
+        raise ValueError(f"block: expected an integer >= 1, got {block!r}")
+    x = _as_complex(x).reshape(-1)
+    out = np.empty(x.size, dtype=np.complex128)
+    pos = 0
+    while pos < x.size:
+        k, off = divmod(int(start) + pos, int(block))
+        n = min(block - off, x.size - pos)
+        full = np.zeros(block, dtype=np.complex128)
+        full[off : off + n] = x[pos : pos + n]
+        link.reset([int(seed), k])
+        out[pos : pos + n] = link.transmit(full)[0][off : off + n]
+        pos += n
+    return out

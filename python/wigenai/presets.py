@@ -264,6 +264,40 @@ def _choice(value, options, name):
     return value
 
 
+def _renamed(err: ValueError, prefix: str) -> ValueError:
+    """A stage's error renamed to the preset key: ``phase_deg: ...`` of the receive
+    IQ stage becomes ``rx_iq_phase_deg: ...``."""
+    text = str(err)
+    name, sep, rest = text.partition(":")
+    if not sep:
+        return err
+    for key in (prefix + name, name):
+        if key in DEFAULTS:
+            return ValueError(f"{key}:{rest}")
+    if name == "offset_lsb_i" or name == "offset_lsb_q":
+        return ValueError(f"adc_{name}:{rest}")
+    # Stage parameters whose preset key is not prefix + name.
+    aliases = {
+        "backoff_db": "pa_backoff_db",
+        "kappa": "kappa_" + prefix,
+        "offset": "dc_offset_i / dc_offset_q",
+        "bits": prefix + "bits",
+        "full_scale": prefix + "full_scale",
+        "mu": "adc_mu",
+    }
+    if name in aliases:
+        return ValueError(f"{aliases[name]}:{rest}")
+    return err
+
+
+def _stage(ctor, prefix: str, *args, **kwargs):
+    """``ctor(*args, **kwargs)`` with its errors named by preset keys."""
+    try:
+        return ctor(*args, **kwargs)
+    except ValueError as err:
+        raise _renamed(err, prefix) from None
+
+
 def build(values: dict, snr_db: float, seed=None) -> StructuredLink:
     """Build the link of a full parameter dict (see :data:`DEFAULTS`).
 
@@ -280,17 +314,33 @@ def build(values: dict, snr_db: float, seed=None) -> StructuredLink:
     const = Constellation(order_of(v["modulation"]))
     stages = []
     if v["dac_bits"]:
-        stages.append(UniformQuantizer(v["dac_bits"], v["dac_full_scale"]))
+        stages.append(
+            _stage(UniformQuantizer, "dac_", v["dac_bits"], v["dac_full_scale"])
+        )
     if v["kappa_t"]:
-        stages.append(GaussianDistortion(v["kappa_t"], "tx"))
+        stages.append(_stage(GaussianDistortion, "t", v["kappa_t"], "tx"))
     if v["tx_iq_amplitude_db"] or v["tx_iq_phase_deg"]:
-        stages.append(IQImbalance(v["tx_iq_amplitude_db"], v["tx_iq_phase_deg"], "tx"))
+        stages.append(
+            _stage(
+                IQImbalance,
+                "tx_iq_",
+                v["tx_iq_amplitude_db"],
+                v["tx_iq_phase_deg"],
+                "tx",
+            )
+        )
     pa = _choice(v["pa"], PA_MODELS, "pa")
     if pa == "rapp":
-        stages.append(RappPA(v["pa_backoff_db"], v["rapp_smoothness"], v["rapp_a_sat"]))
+        stages.append(
+            _stage(
+                RappPA, "rapp_", v["pa_backoff_db"], v["rapp_smoothness"], v["rapp_a_sat"]
+            )
+        )
     elif pa == "saleh":
         stages.append(
-            SalehPA(
+            _stage(
+                SalehPA,
+                "saleh_",
                 v["pa_backoff_db"],
                 v["saleh_alpha_a"],
                 v["saleh_beta_a"],
@@ -300,7 +350,9 @@ def build(values: dict, snr_db: float, seed=None) -> StructuredLink:
         )
     if v["phase_increment_var"] or v["phase_jitter_deg"] or v["phase_static_deg"]:
         stages.append(
-            PhaseNoise(
+            _stage(
+                PhaseNoise,
+                "phase_",
                 v["phase_increment_var"],
                 v["phase_jitter_deg"],
                 v["phase_static_deg"],
@@ -308,17 +360,29 @@ def build(values: dict, snr_db: float, seed=None) -> StructuredLink:
             )
         )
     if v["cfo_cycles_per_symbol"]:
-        stages.append(CarrierOffset(v["cfo_cycles_per_symbol"]))
+        stages.append(_stage(CarrierOffset, "cfo_", v["cfo_cycles_per_symbol"]))
     if v["rx_iq_amplitude_db"] or v["rx_iq_phase_deg"]:
-        stages.append(IQImbalance(v["rx_iq_amplitude_db"], v["rx_iq_phase_deg"], "rx"))
+        stages.append(
+            _stage(
+                IQImbalance,
+                "rx_iq_",
+                v["rx_iq_amplitude_db"],
+                v["rx_iq_phase_deg"],
+                "rx",
+            )
+        )
     if v["dc_offset_i"] or v["dc_offset_q"]:
-        stages.append(DCOffset(complex(v["dc_offset_i"], v["dc_offset_q"])))
+        stages.append(
+            _stage(DCOffset, "dc_", complex(v["dc_offset_i"], v["dc_offset_q"]))
+        )
     if v["kappa_r"]:
-        stages.append(GaussianDistortion(v["kappa_r"], "rx"))
+        stages.append(_stage(GaussianDistortion, "r", v["kappa_r"], "rx"))
     adc_model = _choice(v["adc"], ADC_MODELS, "adc")
     adc = None
     if adc_model == "uniform":
-        adc = UniformQuantizer(
+        adc = _stage(
+            UniformQuantizer,
+            "adc_",
             v["adc_bits"],
             v["adc_full_scale"],
             v["adc_offset_lsb_i"],
@@ -326,10 +390,19 @@ def build(values: dict, snr_db: float, seed=None) -> StructuredLink:
             loading=v["adc_loading"],
         )
     elif adc_model == "mu-law":
-        adc = NonUniformQuantizer.mu_law(v["adc_bits"], v["adc_full_scale"], v["adc_mu"])
-    return StructuredLink(
-        stages, snr_db, points=const.points, noise=v["noise"], adc=adc, seed=seed
-    )
+        adc = _stage(
+            NonUniformQuantizer.mu_law,
+            "adc_",
+            v["adc_bits"],
+            v["adc_full_scale"],
+            v["adc_mu"],
+        )
+    try:
+        return StructuredLink(
+            stages, snr_db, points=const.points, noise=v["noise"], adc=adc, seed=seed
+        )
+    except ValueError as err:
+        raise _renamed(err, "pa_") from None
 
 
 def preset(name: str, snr_db: float, seed=None, **overrides) -> StructuredLink:
@@ -356,3 +429,34 @@ def preset(name: str, snr_db: float, seed=None, **overrides) -> StructuredLink:
     values = spec(name, **overrides)
     log.debug("preset %s at %s dB: %s", name, snr_db, overrides)
     return build(values, snr_db, seed)
+
+
+def trained_for(training_link: dict) -> tuple[str, dict]:
+    """``(preset, overrides)`` a model was trained for, from its contract's
+    ``training_link`` (or an autoencoder's ``link``); ``("paper", {})`` for the
+    case-study link of :mod:`wigenai.channel`."""
+    link = training_link or {}
+    return str(link.get("preset", "paper")).lower(), dict(link.get("overrides") or {})
+
+
+def mismatch(training_link: dict, name: str, overrides: dict | None = None) -> str:
+    """Why a model trained on ``training_link`` does not match preset ``name`` with
+    ``overrides``: ``""`` when it matches, else one sentence that says which preset
+    (and which changed parameters) the model was trained for."""
+    model_name, model_over = trained_for(training_link)
+    name = str(name).lower()
+    if model_name != name:
+        return (
+            f"the model was trained for link preset {model_name!r}"
+            + (f" (with {model_over})" if model_over else "")
+            + f", it is used with {name!r}"
+        )
+    if model_name == "paper":
+        return ""
+    trained = spec(model_name, **model_over)
+    used = spec(name, **(overrides or {}))
+    changed = {k: (trained[k], used[k]) for k in DEFAULTS if trained[k] != used[k]}
+    if not changed:
+        return ""
+    text = ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in sorted(changed.items()))
+    return f"the model was trained for link preset {name!r}; changed here: {text}"
