@@ -75,6 +75,8 @@ DEFAULTS: dict[str, Any] = {
         "fading": False,
         "dac_full_scale": 1.0,
         "adc_loading": 3.0,
+        "preset": None,
+        "overrides": {},
     },
     "snr_db_range": [-25.0, 0.0],
     "iterations": 3000,
@@ -130,7 +132,7 @@ def resolve_config(config: dict | None, source: str = "config") -> dict:
     cfg.update(config)
 
     try:
-        LinkParams(snr_db=0.0, **cfg["link"])
+        _check_link(cfg)
         order = int(cfg["order"])
         if order != cfg["order"] or order < 2 or order & (order - 1):
             raise ValueError(f"order: expected a power of two >= 2, got {cfg['order']!r}")
@@ -176,6 +178,62 @@ def resolve_config(config: dict | None, source: str = "config") -> dict:
     except (TypeError, ValueError) as err:
         raise ValueError(f"{source}: {err}") from None
     return cfg
+
+
+def _check_link(cfg: dict) -> None:
+    """Validate ``cfg["link"]``: the case-study link's keys, or a structured preset
+    (``preset`` and ``overrides``, :mod:`wigenai.presets`) whose modulation must have
+    ``order`` points."""
+    link = cfg["link"]
+    name = link.get("preset")
+    if name is None:
+        if link.get("overrides"):
+            raise ValueError("link.overrides: needs link.preset")
+        LinkParams(snr_db=0.0, **_plain_link(link))
+        return
+    from .constellation import Constellation
+    from .presets import build, spec
+
+    overrides = link.get("overrides") or {}
+    if not isinstance(overrides, dict):
+        raise ValueError("link.overrides: must be a mapping")
+    try:
+        values = spec(name, **overrides)
+        build(values, snr_db=0.0)
+    except ValueError as err:
+        raise ValueError(f"link.{err}") from None
+    order = Constellation.named(values["modulation"]).order
+    if int(cfg["order"]) != order:
+        raise ValueError(
+            f"order: {cfg['order']} differs from the {order} points of link preset "
+            f"{name!r}"
+        )
+    if cfg["iterations"]:
+        raise ValueError(
+            "iterations: must be 0 on a structured link: the receivers are compared on "
+            "the preset's own constellation, so the transmitter stays fixed"
+        )
+    if cfg["init"] != "qam" or cfg["labelling"] != "gray":
+        raise ValueError("init, labelling: a structured link sends 'qam' with 'gray'")
+
+
+def _metadata_link(link: dict) -> dict:
+    """The training link as the model file records it: the case-study keys, or the
+    preset's name, overrides and every value."""
+    if link.get("preset") is None:
+        return _plain_link(link)
+    from .presets import spec
+
+    overrides = dict(link.get("overrides") or {})
+    return {
+        "preset": str(link["preset"]).lower(),
+        "overrides": overrides,
+        "params": spec(link["preset"], **overrides),
+    }
+
+
+def _plain_link(link: dict) -> dict:
+    return {k: v for k, v in link.items() if k not in ("preset", "overrides")}
 
 
 def load_config(path: str | os.PathLike) -> dict:
@@ -310,9 +368,20 @@ class _Link:
         lo, hi = cfg["snr_db_range"]
         self.lo, self.hi = lo, hi
         self.rng = rng
-        self.channel = ImpairedChannel(
-            LinkParams(snr_db=hi, **cfg["link"]), seed=int(rng.integers(2**63))
-        )
+        seed = int(rng.integers(2**63))
+        if cfg["link"].get("preset") is not None:
+            from .presets import preset
+
+            self.channel = preset(
+                cfg["link"]["preset"],
+                hi,
+                seed=seed,
+                **(cfg["link"].get("overrides") or {}),
+            )
+        else:
+            self.channel = ImpairedChannel(
+                LinkParams(snr_db=hi, **_plain_link(cfg["link"])), seed=seed
+            )
 
     def send(self, x: np.ndarray, snr_db: float | None = None) -> np.ndarray:
         """Draw an SNR (unless given), send ``x`` and return equalized (B, 2) float32."""
@@ -470,6 +539,18 @@ def _log_summary(model: Autoencoder, cfg: dict) -> None:
     lo, hi = cfg["snr_db_range"]
     ce = evaluate_cross_entropy(model, cfg, [lo, (lo + hi) / 2, hi])
     energy = float(np.mean(np.abs(model.constellation()) ** 2))
+    if not hist["rx_loss"]:  # receiver-only training (a fixed transmitter)
+        log.info(
+            "autoencoder receiver M=%d trained in %.1f s (transmitter fixed): CE "
+            "%.3f -> %.3f nats; CE at %s dB: %s",
+            cfg["order"],
+            hist["wall_s"],
+            head(hist["final_rx_loss"]),
+            tail(hist["final_rx_loss"]),
+            "/".join(f"{s:g}" for s in ce),
+            "/".join(f"{v:.3f}" for v in ce.values()),
+        )
+        return
     log.info(
         "autoencoder M=%d trained in %.1f s: receiver CE %.3f -> %.3f nats, "
         "transmitter CE %.3f -> %.3f, after final receiver steps %.3f; "
@@ -622,7 +703,7 @@ def export(
         "points": [[float(p.real), float(p.imag)] for p in points],
         "messages": [int(m) for m in messages],
         "labelling": cfg["labelling"],
-        "link": cfg["link"],
+        "link": _metadata_link(cfg["link"]),
         "snr_db_range": cfg["snr_db_range"],
         "training": {k: cfg[k] for k in DEFAULTS if k not in ("link", "snr_db_range")},
         "wall_s": model.history.get("wall_s"),

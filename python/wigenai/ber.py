@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,7 @@ class BerRecord:
     bits: int
     ser: float
     symbols: int
+    decide_s: float = 0.0
 
     @property
     def stderr(self) -> float:
@@ -40,6 +42,7 @@ class BerRecord:
             "bits": self.bits,
             "ser": self.ser,
             "symbols": self.symbols,
+            "decide_s": round(self.decide_s, 4),
         }
 
 
@@ -81,11 +84,14 @@ def run_sweep(
             rng = np.random.default_rng([seed, k])
             channel = _channel(link, snr_db, [seed, k, 1])
             bit_err = sym_err = 0
+            busy = 0.0
             for start in range(0, n_symbols, chunk):
                 n = min(chunk, n_symbols - start)
                 sent = rng.integers(0, len(rx.points), n)
                 y, h = channel.transmit(rx.points[sent])
+                tic = time.perf_counter()
                 decided = np.asarray(rx.decide(y, h, channel))
+                busy += time.perf_counter() - tic
                 diff = np.bitwise_xor(sent, decided)
                 bit_err += int(
                     sum(((diff >> b) & 1).sum() for b in range(rx.bits_per_symbol))
@@ -101,6 +107,7 @@ def run_sweep(
                     bits,
                     sym_err / n_symbols,
                     n_symbols,
+                    busy,
                 )
             )
             bar.update()

@@ -124,6 +124,16 @@ def cmd_ber(args) -> int:
     from .ber import run_sweep
     from .metrics import theory_ber
 
+    if args.link is not None:
+        return _cmd_ber_link(args)
+    if args.set:
+        raise CliError("--set: changes a --link preset's values; give --link NAME")
+    for option in ("pilots", "constellation_plot"):
+        if getattr(args, option) is not None:
+            raise CliError(f"--{option.replace('_', '-')}: only with --link NAME")
+    args.modulation = args.modulation or "qpsk"
+    args.snr = args.snr or "-25:-5:5"
+    args.receivers = args.receivers or "nearest,map"
     if args.modulation not in MODULATIONS:
         raise CliError(
             f"--modulation: unknown {args.modulation!r}, expected one of "
@@ -158,6 +168,116 @@ def cmd_ber(args) -> int:
         log.info("wrote %s", args.json)
     if args.plot:
         _plot_ber(records, names, theory, args, link)
+    return 0
+
+
+def _preset_overrides(items) -> dict:
+    """``--set KEY=VALUE`` items as a dict (values read as YAML scalars)."""
+    import yaml
+
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise CliError(f"--set: expected KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise CliError(f"--set {key.strip()}: cannot read {value!r}") from None
+    return out
+
+
+def _preset_error(err: ValueError) -> CliError:
+    """A preset's ValueError as a CLI error naming the option (--link or --set)."""
+    text = str(err)
+    key = text.split(":", 1)[0]
+    if key == "link":
+        return CliError(f"--{text}")
+    return CliError(f"--set {text}")
+
+
+def _cmd_ber_link(args) -> int:
+    from . import link_ber
+    from .presets import describe, preset
+
+    for option in ("kappa_t", "kappa_r", "quant_bits", "adc_bits"):
+        if getattr(args, option) is not None:
+            raise CliError(
+                f"--{option.replace('_', '-')}: not with --link; change a preset "
+                f"value with --set {option}=VALUE"
+            )
+    if args.fading:
+        raise CliError("--fading: the structured links have no fading model")
+    if args.symbols < 1:
+        raise CliError(f"--symbols: must be >= 1, got {args.symbols}")
+    overrides = _preset_overrides(args.set)
+    if args.modulation is not None:
+        overrides["modulation"] = args.modulation
+    if args.noise != "awgn":
+        overrides["noise"] = args.noise
+    try:
+        preset(args.link, 0.0, **overrides)
+        info = describe(args.link, **overrides)
+    except ValueError as err:
+        raise _preset_error(err) from None
+    link_name = info["link"]
+    snrs = parse_range(args.snr or link_ber.DEFAULT_SNR)
+    names = [
+        n.strip()
+        for n in (args.receivers or ",".join(link_ber.LINK_RECEIVERS)).split(",")
+        if n.strip()
+    ]
+    options = {}
+    for key in ("sampler", "steps", "combine"):
+        if getattr(args, key) is not None:
+            options[key] = getattr(args, key)
+    if args.runs is not None:
+        options.update(sampler="ddpm", runs=args.runs)
+    pilots = 4096 if args.pilots is None else args.pilots
+    try:
+        receivers = link_ber.make_receivers(
+            names,
+            link_name,
+            overrides,
+            ddpm_model=args.ddpm_model,
+            ae_model=args.ae_model,
+            ddpm_options=options,
+            pilots=pilots,
+            seed=args.seed,
+        )
+    except (ValueError, FileNotFoundError) as err:
+        text = str(err)
+        if text.startswith(("pilots:", "receivers:")):
+            text = "--" + text
+        raise CliError(text) from None
+    log.info("link %s: %s", link_name, info["summary"])
+    if overrides:
+        log.info("changed preset values: %s", overrides)
+    records = link_ber.sweep(
+        link_name, snrs, receivers, args.symbols, seed=args.seed, overrides=overrides
+    )
+    changed = f" with {overrides}" if overrides else ""
+    title = f"link {link_name}{changed}, {info['params']['modulation']}"
+    link_ber.print_tables(records, names, snrs, title)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(link_ber.records_json(records, link_name, overrides), fh, indent=1)
+        log.info("wrote %s", args.json)
+    if args.plot:
+        link_ber.plot_ber(records, names, args.plot, title)
+    if args.constellation_plot:
+        ddpm = [r for r in receivers if r.name == "ddpm"]
+        if not ddpm:
+            raise CliError("--constellation-plot: needs the ddpm receiver")
+        snr = max(snrs) if args.constellation_snr is None else args.constellation_snr
+        link_ber.plot_constellation(
+            link_name,
+            overrides,
+            ddpm[0],
+            snr,
+            args.constellation_plot,
+            seed=args.seed,
+        )
     return 0
 
 
@@ -233,13 +353,53 @@ def _add_ber(sub):
         "options the link is the default impaired link of the shipped "
         "models: kappa_t = kappa_r = 0.1, 4-bit DAC, 4-bit ADC.",
     )
-    p.add_argument("--modulation", default="qpsk", help="qpsk, 16qam or 64qam")
+    p.add_argument(
+        "--link",
+        default=None,
+        help="a named structured link (paper, pluto-like, harsh; see "
+        "wigenai.presets) instead of the kappa/DAC/ADC link options",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="change one value of the --link preset, e.g. pa_backoff_db=3 "
+        "(repeatable; the models keep what they were trained for)",
+    )
+    p.add_argument(
+        "--modulation",
+        default=None,
+        help="qpsk, 16qam or 64qam (default qpsk, or the preset's)",
+    )
     p.add_argument(
         "--receivers",
-        default="nearest,map",
-        help="comma list of nearest, map (symbol MAP), map-bit (bitwise MAP), ddpm, ae",
+        default=None,
+        help="comma list of nearest, map (symbol MAP), map-bit (bitwise MAP), ddpm, "
+        "ae (default nearest,map); with --link: nearest, centroid, map (genie), "
+        "ddpm, ae (default all)",
     )
-    p.add_argument("--snr", default="-25:-5:5", help="START:STOP:STEP in dB or a list")
+    p.add_argument(
+        "--snr",
+        default=None,
+        help="START:STOP:STEP in dB or a list (default -25:-5:5; with --link 0:30:2)",
+    )
+    p.add_argument(
+        "--pilots",
+        type=int,
+        default=None,
+        help="known symbols the centroid receiver learns from (--link; default 4096)",
+    )
+    p.add_argument(
+        "--constellation-plot",
+        default=None,
+        help="write a PNG of received samples and DDPM estimates (--link)",
+    )
+    p.add_argument(
+        "--constellation-snr",
+        type=float,
+        default=None,
+        help="Es/N0 of the constellation plot, dB (default: the sweep's highest)",
+    )
     p.add_argument("--noise", default="awgn", choices=NOISE_LAWS)
     p.add_argument("--kappa-t", dest="kappa_t", type=float, default=None)
     p.add_argument("--kappa-r", dest="kappa_r", type=float, default=None)
