@@ -11,5 +11,8 @@ from .burst_tx import burst_tx  # noqa: F401
 from .ccdm_dematcher import ccdm_dematcher  # noqa: F401
 from .ddpm_denoiser import ddpm_denoiser  # noqa: F401
 from .ddpm_shaper import ddpm_shaper  # noqa: F401
+from .iq_imbalance import iq_imbalance  # noqa: F401
+from .pa_model import pa_model  # noqa: F401
 from .sigmf_sink import sigmf_sink  # noqa: F401
+from .structured_channel import structured_channel  # noqa: F401
 from .wigenai_python import *  # noqa: F401,F403

@@ -11,6 +11,7 @@ from gnuradio import gr
 from wigenai.constellation import order_of
 from wigenai.ort_sampler import COMBINES, SAMPLERS, OrtDenoiser
 from wigenai.paths import default_model
+from wigenai.presets import PRESETS, mismatch
 
 ESN0_KEY = pmt.intern("esn0_db")
 # Es/N0 taken for a tag of +inf (a noiseless fit): far above any step, so the chain
@@ -69,6 +70,10 @@ class ddpm_denoiser(gr.sync_block):  # noqa: N801 (GNU Radio block naming)
         ONNX Runtime intra-op threads, >= 1.
     decisions : bool
         Add the byte output of hard decisions.
+    link : str
+        The link preset the block is used on (``paper``, ``pluto-like``, ``harsh``;
+        ``""``: not stated). A model trained for another preset is still run, with
+        one warning that says which preset it was trained for.
     """
 
     def __init__(
@@ -83,8 +88,14 @@ class ddpm_denoiser(gr.sync_block):  # noqa: N801 (GNU Radio block naming)
         batch_size=8192,
         threads=2,
         decisions=False,
+        link="",
     ):
         order = order_of(modulation)
+        if link and str(link).lower() not in PRESETS:
+            raise ValueError(
+                f"link: unknown preset {link!r}, expected one of {list(PRESETS)} "
+                "or '' (not stated)"
+            )
         path = (
             str(model_file) if model_file else str(default_model("denoiser", modulation))
         )
@@ -123,6 +134,11 @@ class ddpm_denoiser(gr.sync_block):  # noqa: N801 (GNU Radio block naming)
         self._esn0_db = float("nan")
         self._bad_tags = 0
         self.model_file = path
+        self.trained_for = denoiser.preset
+        if link:
+            why = mismatch(denoiser.contract.training_link, link)
+            if why:
+                self.logger.warn(f"{path}: {why}")
         self.logger.info(
             f"{path}: {denoiser.contract.variant} denoiser, "
             f"{denoiser.sampler} with {denoiser.calls_per_symbol} network "
