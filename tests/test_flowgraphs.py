@@ -165,3 +165,31 @@ def test_bench_measures_every_case_in_a_running_flowgraph():
         assert r["matmul_gflops"] > 0
     assert set(doc["ratios"]) >= {"cpp_over_python", "cpp_over_per_item"}
     assert doc["cuda"]["available"] in (True, False)
+
+
+def test_structured_loopback_reproduces_the_command_line_ber():
+    """apps/loopback_structured.grc (Structured Channel with the pluto-like preset, the
+    preset's DDPM in the Python and the C++ denoiser blocks) gives the BER that
+    ``wigenai ber --link pluto-like`` measures, within Monte Carlo error."""
+    from wigenai.link_ber import make_receivers, sweep
+
+    n, snr_db = 100_000, 18.0
+    top = load_top_block(ROOT / "apps" / "loopback_structured.grc")
+    tb = top(link="pluto-like", snr_db=snr_db, n_symbols=n, seed=5)
+    tb.run()
+    sent = np.asarray(tb.sent_sink.data(), np.int64)
+    const = Constellation.named("16qam")
+    receivers = make_receivers(["nearest", "ddpm"], "pluto-like", {})
+    cli = {r.method: r.ber for r in sweep("pluto-like", [snr_db], receivers, n, seed=3)}
+    assert 0 < cli["ddpm"] < 0.5 * cli["nearest"]
+    bits = n * const.bits_per_symbol
+    for method, sink in (
+        ("nearest", tb.decided_sink),
+        ("ddpm", tb.ddpm_sink),
+        ("ddpm", tb.ddpm_cc_sink),
+    ):
+        got = np.asarray(sink.data(), np.int64)
+        assert got.size == n
+        ber = const.bit_errors(sent, got) / bits
+        se = math.sqrt((ber + cli[method]) / bits)
+        assert abs(ber - cli[method]) < 4 * se, (method, ber, cli[method])
