@@ -143,6 +143,24 @@ def test_an_impaired_prior_model_carries_its_link_and_its_cloud(tiny_impaired):
     np.testing.assert_array_equal(denoiser.nearest(cloud), labels)
 
 
+def test_the_pruned_cloud_search_is_the_nearest_point_rule():
+    from wigenai.ort_sampler import DecisionCloud
+
+    rng = np.random.default_rng(3)
+    order = 16
+    labels = np.repeat(np.arange(order), 40)
+    labels = labels[labels != 5]  # a label without points is never chosen
+    centers = QAM16.points[labels]
+    points = centers + 0.25 * (
+        rng.standard_normal(labels.size) + 1j * rng.standard_normal(labels.size)
+    )
+    x = 1.5 * (rng.standard_normal(20_000) + 1j * rng.standard_normal(20_000))
+    brute = labels[np.argmin(np.abs(x[:, None] - points[None, :]), axis=1)]
+    for probe in (1, 4, 16):
+        got = DecisionCloud(points, labels, order, probe=probe).decide(x)
+        np.testing.assert_array_equal(got, brute)
+
+
 def test_a_bad_decision_cloud_is_refused_naming_the_field(tiny_impaired, tmp_path):
     import onnx
 

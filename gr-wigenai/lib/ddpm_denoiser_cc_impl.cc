@@ -161,10 +161,8 @@ ddpm_denoiser_cc_impl::ddpm_denoiser_cc_impl(const std::string& modulation,
             d_decision_labels.push_back(static_cast<uint8_t>(d_decision_labels.size()));
         }
     } else {
-        d_decision_points = model.decision_points;
-        for (int label : model.decision_labels) {
-            d_decision_labels.push_back(static_cast<uint8_t>(label));
-        }
+        d_cloud =
+            detail::decision_cloud(model.decision_points, model.decision_labels, d_order);
     }
     set_steps(steps);
     set_snr_db(snr_db);
@@ -290,6 +288,9 @@ void ddpm_denoiser_cc_impl::run_chain(size_t n, double* x0)
 
 uint8_t ddpm_denoiser_cc_impl::nearest(double re, double im) const
 {
+    if (!d_cloud.empty()) {
+        return static_cast<uint8_t>(d_cloud.decide(re, im));
+    }
     return d_decision_labels[detail::nearest_point(d_decision_points, re, im)];
 }
 

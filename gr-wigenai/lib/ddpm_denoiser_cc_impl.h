@@ -66,6 +66,7 @@ private:
     detail::schedule d_schedule;
     std::vector<std::complex<double>> d_decision_points;
     std::vector<uint8_t> d_decision_labels;
+    detail::decision_cloud d_cloud;
     size_t d_order;
     bool d_conditional;
     bool d_decisions;

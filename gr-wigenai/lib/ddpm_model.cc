@@ -236,6 +236,80 @@ int nearest_point(const std::vector<std::complex<double>>& points, double re, do
     return best;
 }
 
+decision_cloud::decision_cloud(const std::vector<std::complex<double>>& points,
+                               const std::vector<int>& labels,
+                               size_t order,
+                               size_t probe)
+    : d_probe(std::min(probe, order))
+    , d_clouds(order)
+    , d_center(order, std::complex<double>(INFINITY, INFINITY))
+    , d_radius(order, 0.0)
+    , d_rank(order)
+{
+    std::vector<std::complex<double>> sum(order, 0.0);
+    std::vector<size_t> count(order, 0);
+    for (size_t k = 0; k < points.size(); ++k) {
+        const auto m = static_cast<size_t>(labels[k]);
+        d_clouds[m].push_back(points[k].real());
+        d_clouds[m].push_back(points[k].imag());
+        sum[m] += points[k];
+        ++count[m];
+    }
+    for (size_t m = 0; m < order; ++m) {
+        if (count[m] == 0) {
+            continue;
+        }
+        d_center[m] = sum[m] / static_cast<double>(count[m]);
+        for (size_t k = 0; k < count[m]; ++k) {
+            const std::complex<double> p(d_clouds[m][2 * k], d_clouds[m][2 * k + 1]);
+            d_radius[m] = std::max(d_radius[m], std::abs(p - d_center[m]));
+        }
+    }
+}
+
+double decision_cloud::search(size_t label, double re, double im) const
+{
+    double best = INFINITY;
+    const auto& cloud = d_clouds[label];
+    for (size_t k = 0; k < cloud.size(); k += 2) {
+        const double dre = re - cloud[k];
+        const double dim = im - cloud[k + 1];
+        best = std::min(best, dre * dre + dim * dim);
+    }
+    return best;
+}
+
+int decision_cloud::decide(double re, double im) const
+{
+    const size_t order = d_clouds.size();
+    const std::complex<double> x(re, im);
+    for (size_t m = 0; m < order; ++m) {
+        d_rank[m] = { std::abs(x - d_center[m]) - d_radius[m], static_cast<int>(m) };
+    }
+    const size_t ranked = std::min(d_probe + 1, order);
+    std::partial_sort(d_rank.begin(), d_rank.begin() + ranked, d_rank.end());
+    double best = INFINITY;
+    int label = d_rank[0].second;
+    for (size_t i = 0; i < d_probe; ++i) {
+        const double d2 = search(static_cast<size_t>(d_rank[i].second), re, im);
+        if (d2 < best) {
+            best = d2;
+            label = d_rank[i].second;
+        }
+    }
+    if (d_probe < order && !(d_rank[d_probe].first > std::sqrt(best))) {
+        best = INFINITY;
+        for (size_t m = 0; m < order; ++m) {
+            const double d2 = search(m, re, im);
+            if (d2 < best) {
+                best = d2;
+                label = static_cast<int>(m);
+            }
+        }
+    }
+    return label;
+}
+
 double quantize(double value, int bits, double full_scale)
 {
     if (bits == 0) {

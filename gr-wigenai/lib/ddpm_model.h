@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace Ort {
@@ -107,6 +108,32 @@ double check_snr_db(double snr_db);
 
 //! Index of the point nearest to (re, im), the first on ties (numpy's argmin).
 int nearest_point(const std::vector<std::complex<double>>& points, double re, double im);
+
+//! Label of the nearest point of a labelled cloud (contract field decision), exactly,
+//! as wigenai.ort_sampler.DecisionCloud: the clouds of the `probe` labels with the
+//! lowest bound |x - center| - radius are searched, every label only where the next
+//! bound is not above the best distance found.
+class decision_cloud
+{
+public:
+    decision_cloud() = default;
+    decision_cloud(const std::vector<std::complex<double>>& points,
+                   const std::vector<int>& labels,
+                   size_t order,
+                   size_t probe = 4);
+
+    bool empty() const { return d_clouds.empty(); }
+    int decide(double re, double im) const;
+
+private:
+    double search(size_t label, double re, double im) const;
+
+    size_t d_probe = 0;
+    std::vector<std::vector<double>> d_clouds; // per label: re, im, re, im, ...
+    std::vector<std::complex<double>> d_center;
+    std::vector<double> d_radius;
+    mutable std::vector<std::pair<double, int>> d_rank;
+};
 
 //! Bound on each real entry of a chain's start state (model_contract.START_CLIP).
 constexpr double start_clip = 20.0;

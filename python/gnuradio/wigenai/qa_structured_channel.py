@@ -134,6 +134,10 @@ class qa_structured_models_in_the_denoisers(gr_unittest.TestCase):
     def test_python_and_cpp_blocks_decide_as_the_library(self):
         model = str(default_model("denoiser", "16qam", "pluto-like"))
         y = transmit_stream(preset("pluto-like", 18.0), symbols(6000, 4), seed=2)
+        # Far-out samples too, where the pruned cloud search falls back to all labels.
+        rng = np.random.default_rng(8)
+        wide = 2.0 * (rng.standard_normal(2000) + 1j * rng.standard_normal(2000))
+        y = np.concatenate([y, wide])
         ref = OrtDenoiser(model, 18.0)
         want = ref.nearest(ref.denoise(y))
         for blk in (
