@@ -84,7 +84,8 @@ ddpm_denoiser_cc::sptr ddpm_denoiser_cc::make(const std::string& modulation,
                                               int threads,
                                               bool decisions,
                                               const std::string& provider,
-                                              uint64_t seed)
+                                              uint64_t seed,
+                                              const std::string& link)
 {
     return gnuradio::make_block_sptr<ddpm_denoiser_cc_impl>(modulation,
                                                             model_file,
@@ -97,7 +98,8 @@ ddpm_denoiser_cc::sptr ddpm_denoiser_cc::make(const std::string& modulation,
                                                             threads,
                                                             decisions,
                                                             provider,
-                                                            seed);
+                                                            seed,
+                                                            link);
 }
 
 ddpm_denoiser_cc_impl::ddpm_denoiser_cc_impl(const std::string& modulation,
@@ -111,7 +113,8 @@ ddpm_denoiser_cc_impl::ddpm_denoiser_cc_impl(const std::string& modulation,
                                              int threads,
                                              bool decisions,
                                              const std::string& provider,
-                                             uint64_t seed)
+                                             uint64_t seed,
+                                             const std::string& link)
     : gr::sync_block(
           "ddpm_denoiser_cc",
           gr::io_signature::make(1, 1, sizeof(gr_complex)),
@@ -163,6 +166,19 @@ ddpm_denoiser_cc_impl::ddpm_denoiser_cc_impl(const std::string& modulation,
     } else {
         d_cloud =
             detail::decision_cloud(model.decision_points, model.decision_labels, d_order);
+    }
+    if (!link.empty()) {
+        if (link != "paper" && link != "pluto-like" && link != "harsh") {
+            throw std::invalid_argument("link: unknown preset '" + link +
+                                        "', expected paper, pluto-like, harsh or ''");
+        }
+        if (model.preset != link) {
+            d_logger->warn("{:s}: the model was trained for link preset '{:s}', it is "
+                           "used with '{:s}'",
+                           d_model_file,
+                           model.preset,
+                           link);
+        }
     }
     set_steps(steps);
     set_snr_db(snr_db);

@@ -29,7 +29,8 @@ public:
                           int threads,
                           bool decisions,
                           const std::string& provider,
-                          uint64_t seed);
+                          uint64_t seed,
+                          const std::string& link);
 
     void set_snr_db(double snr_db) override;
     double snr_db() const override { return d_snr_db; }

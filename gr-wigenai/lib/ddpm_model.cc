@@ -190,6 +190,9 @@ contract parse_contract(const std::string& json_text,
 
     if (doc.contains("training_link") && doc["training_link"].is_object()) {
         const auto& link = doc["training_link"];
+        if (link.contains("preset") && link["preset"].is_string()) {
+            c.preset = link["preset"].get<std::string>();
+        }
         c.link.kappa_t = number_or(link, "kappa_t", 0.0);
         c.link.kappa_r = number_or(link, "kappa_r", 0.0);
         c.link.quant_bits = static_cast<int>(number_or(link, "quant_bits", 0));

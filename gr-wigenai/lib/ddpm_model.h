@@ -50,6 +50,8 @@ struct contract {
     std::vector<std::complex<double>> points;
     double input_scale = 1.4142135623730951;
     training_link link;
+    //! The link preset the model was trained for (training_link.preset; "paper").
+    std::string preset = "paper";
     //! Where the receiver's chain starts: "matched" or "prior" (contract field start).
     std::string start = "matched";
     //! Optional decision cloud (contract field decision): an estimate's symbol is the

@@ -157,6 +157,16 @@ class qa_structured_models_in_the_denoisers(gr_unittest.TestCase):
         self.assertNotIn("trained for link preset", text)
         with self.assertRaisesRegex(ValueError, "link: unknown preset"):
             ddpm_denoiser("16qam", model, 25.0, link="pluto")
+        # The C++ block says the same.
+        _, text = captured(
+            lambda: ddpm_denoiser_cc("16qam", model, 25.0, seed=0, link="harsh")
+        )
+        self.assertEqual(text.count("trained for link preset 'pluto-like'"), 1, text)
+        paper = str(default_model("denoiser", "16qam"))
+        _, text = captured(lambda: ddpm_denoiser_cc("16qam", paper, 5.0, link="harsh"))
+        self.assertIn("trained for link preset 'paper'", text)
+        with self.assertRaisesRegex(ValueError, "link: unknown preset"):
+            ddpm_denoiser_cc("16qam", model, 25.0, link="pluto")
 
 
 if __name__ == "__main__":

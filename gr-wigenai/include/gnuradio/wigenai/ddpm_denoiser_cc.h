@@ -81,6 +81,10 @@ public:
      * \param decisions Add the byte output of hard decisions.
      * \param provider "cpu" or "cuda" (onnxruntime's CUDA execution provider).
      * \param seed Seed of the ancestral sampler's noise.
+     * \param link The link preset the block is used on ("paper", "pluto-like",
+     *        "harsh"; "" = not stated). A model trained for another preset (contract
+     *        field training_link.preset, "paper" when absent) still runs, with one
+     *        warning naming the preset it was trained for.
      */
     static sptr make(const std::string& modulation = "qpsk",
                      const std::string& model_file = "",
@@ -93,7 +97,8 @@ public:
                      int threads = 2,
                      bool decisions = false,
                      const std::string& provider = "cpu",
-                     uint64_t seed = 0);
+                     uint64_t seed = 0,
+                     const std::string& link = "");
 
     //! \brief Set the link Es/N0 in dB (finite); the start step follows, and the
     //! block leaves the measured-SNR (esn0_db tag) mode.

@@ -53,6 +53,7 @@ void bind_ddpm_denoiser_cc(py::module& m)
              py::arg("decisions") = false,
              py::arg("provider") = "cpu",
              py::arg("seed") = 0,
+             py::arg("link") = "",
              "Make a DDPM denoiser block (see the class documentation).")
         .def("set_snr_db", &block::set_snr_db, py::arg("snr_db"))
         .def("snr_db", &block::snr_db)
