@@ -203,9 +203,10 @@ def plot_ber(records, names, path: str, title: str) -> None:
     for ax, key in zip(axes, ("ber", "ser"), strict=True):
         for k, n in enumerate(names):
             pts = [r for r in records if r.method == n]
+            # No error counted: not plotted (a log axis has no place for it).
             ax.semilogy(
                 [r.snr_db for r in pts],
-                [max(getattr(r, key), 1e-7) for r in pts],
+                [getattr(r, key) if getattr(r, key) > 0 else np.nan for r in pts],
                 marker=markers[k % len(markers)],
                 markersize=8 - k,
                 linewidth=2.5 if n == "map" else 1.2,
