@@ -405,7 +405,7 @@ class TrainingData:
         return self.x0[part], cond, self.t_top[part]
 
 
-def _training_link(config: dict) -> dict:
+def contract_link(config: dict) -> dict:
     """The contract's ``training_link``: the link keys, or the preset's full values."""
     link = config["link"]
     if link["preset"] is None:
@@ -540,7 +540,7 @@ def run(config: dict, out_path: str, progress: bool = True) -> dict:
         ),
         input_scale=float(diff["input_scale"]),
         schedule=str(diff["schedule"]),
-        training_link=_training_link(config),
+        training_link=contract_link(config),
         start=str(diff["start"]),
         prior=str(diff["prior"]),
         decision=_decision_cloud(config, data) if data.impaired_prior else {},
