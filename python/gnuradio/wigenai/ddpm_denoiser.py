@@ -13,6 +13,8 @@ from wigenai.ort_sampler import COMBINES, SAMPLERS, OrtDenoiser
 from wigenai.paths import default_model
 from wigenai.presets import PRESETS, mismatch
 
+from ._inputs import finite_input
+
 ESN0_KEY = pmt.intern("esn0_db")
 # Es/N0 taken for a tag of +inf (a noiseless fit): far above any step, so the chain
 # starts at step 0, as the library's burst hook does.
@@ -208,17 +210,8 @@ class ddpm_denoiser(gr.sync_block):  # noqa: N801 (GNU Radio block naming)
         return None
 
     def work(self, input_items, output_items):
-        y = np.asarray(input_items[0], dtype=np.complex128)
+        y = finite_input(self, input_items[0])
         n = y.size
-        bad = ~np.isfinite(y)
-        if bad.any():
-            if self._nonfinite == 0:
-                self.logger.warn(
-                    "non-finite input samples replaced by 0 (counted in "
-                    "nonfinite_count(); logged once)"
-                )
-            self._nonfinite += int(bad.sum())
-            y = np.where(bad, 0.0, y)
         try:
             with self._lock:
                 x0 = np.empty(n, dtype=np.complex128)

@@ -8,6 +8,8 @@ from gnuradio import gr
 from wigenai.constellation import Constellation
 from wigenai.impairments import RappPA, SalehPA
 
+from ._inputs import finite_input
+
 MODELS = ("rapp", "saleh")
 
 
@@ -67,15 +69,6 @@ class pa_model(gr.sync_block):  # noqa: N801 (GNU Radio block naming)
         return self._nonfinite
 
     def work(self, input_items, output_items):
-        x = np.asarray(input_items[0], dtype=np.complex128)
-        bad = ~np.isfinite(x)
-        if bad.any():
-            if self._nonfinite == 0:
-                self.logger.warn(
-                    "non-finite input samples replaced by 0 (counted in "
-                    "nonfinite_count(); logged once)"
-                )
-            self._nonfinite += int(bad.sum())
-            x = np.where(bad, 0.0, x)
+        x = finite_input(self, input_items[0])
         output_items[0][: x.size] = self._stage.apply(x)
         return x.size

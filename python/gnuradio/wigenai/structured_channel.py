@@ -10,6 +10,8 @@ from gnuradio import gr
 from wigenai.impairments import transmit_stream
 from wigenai.presets import describe, preset
 
+from ._inputs import finite_input
+
 
 class structured_channel(gr.sync_block):  # noqa: N801 (GNU Radio block naming)
     """Symbol-spaced simulator of a link preset of ``wigenai.presets``.
@@ -82,16 +84,7 @@ class structured_channel(gr.sync_block):  # noqa: N801 (GNU Radio block naming)
         return self._nonfinite
 
     def work(self, input_items, output_items):
-        x = np.asarray(input_items[0], dtype=np.complex128)
-        bad = ~np.isfinite(x)
-        if bad.any():
-            if self._nonfinite == 0:
-                self.logger.warn(
-                    "non-finite input symbols replaced by 0 (counted in "
-                    "nonfinite_count(); logged once)"
-                )
-            self._nonfinite += int(bad.sum())
-            x = np.where(bad, 0.0, x)
+        x = finite_input(self, input_items[0], "symbols")
         with self._lock:
             y = transmit_stream(
                 self._link, x, self._seed, start=self.nitems_read(0), block=self._block
