@@ -258,7 +258,7 @@ def _cmd_ber_link(args) -> int:
     )
     changed = f" with {overrides}" if overrides else ""
     title = f"link {link_name}{changed}, {info['params']['modulation']}"
-    link_ber.print_tables(records, names, snrs, title)
+    print(link_ber.format_tables(records, names, snrs, title))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(link_ber.records_json(records, link_name, overrides), fh, indent=1)

@@ -147,12 +147,14 @@ def gap_closed(records, method: str, worse: str, better: str = "map") -> dict:
     return out
 
 
-def print_tables(records, names, snrs, title: str) -> None:
-    """BER and SER tables (+- 1 standard error) and the gaps closed."""
+def format_tables(records, names, snrs, title: str) -> str:
+    """BER and SER tables (+- 1 standard error), the gaps closed and the decision
+    cost, as the text ``wigenai ber --link`` prints."""
     by = {(r.snr_db, r.method): r for r in records}
+    lines = []
     for key, label in (("ber", "BER"), ("ser", "SER")):
-        print(f"{label} (+- 1 standard error), {title}")
-        print(f"{'SNR dB':>7} " + " ".join(f"{n:>19}" for n in names))
+        lines.append(f"{label} (+- 1 standard error), {title}")
+        lines.append(f"{'SNR dB':>7} " + " ".join(f"{n:>19}" for n in names))
         for s in snrs:
             row = f"{s:>7.2f} "
             for n in names:
@@ -161,34 +163,31 @@ def print_tables(records, names, snrs, title: str) -> None:
                 count = r.bits if key == "ber" else r.symbols
                 se = float(np.sqrt(max(value * (1 - value), 0.0) / count))
                 row += f" {value:9.3e}+-{se:7.1e}"
-            print(row)
+            lines.append(row)
     learned = [n for n in names if n not in ("nearest", "centroid", "map")]
-    if "map" not in names:
-        return
-    for worse in ("nearest", "centroid"):
-        if worse not in names:
-            continue
+    for worse in ("nearest", "centroid") if "map" in names else ():
         shown = [n for n in learned + ["centroid"] if n != worse and n in names]
-        if not shown:
+        if worse not in names or not shown:
             continue
-        print(f"share of the {worse} -> map BER gap closed (1 = map)")
-        print(f"{'SNR dB':>7} " + " ".join(f"{n:>10}" for n in shown))
+        lines.append(f"share of the {worse} -> map BER gap closed (1 = map)")
+        lines.append(f"{'SNR dB':>7} " + " ".join(f"{n:>10}" for n in shown))
         gaps = {n: gap_closed(records, n, worse) for n in shown}
         for s in snrs:
             cells = []
             for n in shown:
                 g = gaps[n].get(s, {}).get("ber")
                 cells.append(f"{g:>10.3f}" if g is not None else f"{'-':>10}")
-            print(f"{s:>7.2f} " + " ".join(cells))
+            lines.append(f"{s:>7.2f} " + " ".join(cells))
     costs = {}
     for r in records:
         costs.setdefault(r.method, [0.0, 0])
         costs[r.method][0] += r.decide_s
         costs[r.method][1] += r.symbols
-    print(
+    lines.append(
         "decision cost, microseconds per symbol: "
         + ", ".join(f"{n} {1e6 * costs[n][0] / costs[n][1]:.2f}" for n in names)
     )
+    return "\n".join(lines)
 
 
 def plot_ber(records, names, path: str, title: str) -> None:

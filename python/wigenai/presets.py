@@ -274,16 +274,11 @@ def _renamed(err: ValueError, prefix: str) -> ValueError:
     for key in (prefix + name, name):
         if key in DEFAULTS:
             return ValueError(f"{key}:{rest}")
-    if name == "offset_lsb_i" or name == "offset_lsb_q":
-        return ValueError(f"adc_{name}:{rest}")
     # Stage parameters whose preset key is not prefix + name.
     aliases = {
         "backoff_db": "pa_backoff_db",
         "kappa": "kappa_" + prefix,
         "offset": "dc_offset_i / dc_offset_q",
-        "bits": prefix + "bits",
-        "full_scale": prefix + "full_scale",
-        "mu": "adc_mu",
     }
     if name in aliases:
         return ValueError(f"{aliases[name]}:{rest}")

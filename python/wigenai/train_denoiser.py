@@ -235,7 +235,7 @@ def _check_numbers(config: dict) -> None:
 
 
 def _check_preset(config: dict) -> None:
-    from .presets import spec
+    from .presets import build, spec
 
     link, diffusion = config["link"], config["diffusion"]
     if diffusion["start"] not in STARTS:
@@ -272,8 +272,6 @@ def _check_preset(config: dict) -> None:
         return
     try:
         values = spec(link["preset"], **overrides)
-        from .presets import build
-
         build(values, snr_db=0.0)
     except ValueError as err:
         raise ValueError(f"config: link.{err}") from None
