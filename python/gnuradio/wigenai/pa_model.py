@@ -22,8 +22,9 @@ class pa_model(gr.sync_block):  # noqa: N801 (GNU Radio block naming)
     ``backoff_db`` below the saturation amplitude, the output back to unit average
     power over those points (fixed gains, computed once). GNU Radio has no amplifier
     model; the other impairments are GNU Radio blocks already (``channels.iqbal_gen``
-    through ``wigenai.iq_imbalance``, ``channels.phase_noise_gen``,
-    ``blocks.add_const_cc`` for a DC offset).
+    through ``wigenai.iq_imbalance``, ``blocks.add_const_cc`` for a DC offset,
+    ``blocks.rotator_cc`` for a carrier offset residue; the QA proves them equal to
+    the library's stages).
 
     Parameters
     ----------

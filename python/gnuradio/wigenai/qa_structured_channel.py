@@ -17,7 +17,14 @@ from gnuradio.wigenai import (
     structured_channel,
 )
 from wigenai.constellation import Constellation
-from wigenai.impairments import IQImbalance, RappPA, SalehPA, transmit_stream
+from wigenai.impairments import (
+    CarrierOffset,
+    DCOffset,
+    IQImbalance,
+    RappPA,
+    SalehPA,
+    transmit_stream,
+)
 from wigenai.ort_sampler import OrtDenoiser
 from wigenai.paths import default_model
 from wigenai.presets import preset
@@ -128,6 +135,16 @@ class qa_structured_channel(gr_unittest.TestCase):
             iq_imbalance(1.0, 90.0, "rx")
         with self.assertRaisesRegex(ValueError, "side"):
             iq_imbalance(1.0, 5.0, "both")
+
+    def test_gnuradio_blocks_that_already_model_an_impairment_equal_the_library(self):
+        """Where GNU Radio has the impairment, the module reuses it: a DC offset is
+        blocks.add_const_cc, a carrier offset residue blocks.rotator_cc."""
+        x = symbols(5000)
+        y, _ = run_block(blocks.add_const_cc(0.02 - 0.015j), x)
+        np.testing.assert_allclose(y, DCOffset(0.02 - 0.015j).apply(x), atol=2e-6)
+        f = 1.5e-3
+        y, _ = run_block(blocks.rotator_cc(2 * np.pi * f), x, chunk=999)
+        np.testing.assert_allclose(y, CarrierOffset(f).apply(x), atol=1e-4)
 
 
 class qa_structured_models_in_the_denoisers(gr_unittest.TestCase):
