@@ -102,14 +102,17 @@ def _ddpm_receiver(modulation, args):
     from .paths import default_model
 
     path = args.ddpm_model or default_model("denoiser", modulation)
+    return DdpmReceiver(str(path), **_ddpm_options(args))
+
+
+def _ddpm_options(args) -> dict:
+    """The DDPM receiver's sampler options given on the command line (``--runs``
+    implies the ancestral sampler unless ``--sampler`` says otherwise)."""
     options = {} if args.runs is None else {"sampler": "ddpm", "runs": args.runs}
-    if args.sampler is not None:
-        options["sampler"] = args.sampler
-    if args.steps is not None:
-        options["steps"] = args.steps
-    if args.combine is not None:
-        options["combine"] = args.combine
-    return DdpmReceiver(str(path), **options)
+    for key in ("sampler", "steps", "combine"):
+        if getattr(args, key) is not None:
+            options[key] = getattr(args, key)
+    return options
 
 
 def _ae_receiver(modulation, args):
@@ -227,12 +230,6 @@ def _cmd_ber_link(args) -> int:
         for n in (args.receivers or ",".join(link_ber.LINK_RECEIVERS)).split(",")
         if n.strip()
     ]
-    options = {}
-    for key in ("sampler", "steps", "combine"):
-        if getattr(args, key) is not None:
-            options[key] = getattr(args, key)
-    if args.runs is not None:
-        options.update(sampler="ddpm", runs=args.runs)
     pilots = 4096 if args.pilots is None else args.pilots
     try:
         receivers = link_ber.make_receivers(
@@ -241,7 +238,7 @@ def _cmd_ber_link(args) -> int:
             overrides,
             ddpm_model=args.ddpm_model,
             ae_model=args.ae_model,
-            ddpm_options=options,
+            ddpm_options=_ddpm_options(args),
             pilots=pilots,
             seed=args.seed,
         )
